@@ -1,0 +1,153 @@
+//! Writing a `DesiredState` into the maps in an order that never points the data path at
+//! something that is not there yet: backends before the rings that use them, rings (one
+//! atomic flip per service) before backends are retired.
+use std::collections::BTreeSet;
+
+use vip_common::{
+    map_names as names, MacKey, ServiceInfo, ServiceKey, VipInfo, BACKEND_ACTIVE, MAX_BACKENDS,
+    MAX_SERVICES, MAX_VIPS, SERVICE_RING_B,
+};
+
+use super::{error::map_err, Dataplane, DataplaneError, DesiredState, Result};
+
+impl Dataplane {
+    pub fn apply(&mut self, desired: &DesiredState) -> Result<()> {
+        check_limits(desired, self.ring_size)?;
+        let mut settings = desired.settings;
+        settings.ring_size = self.ring_size;
+        for (&id, backend) in desired
+            .backends
+            .iter()
+            .filter(|(_, b)| b.flags & BACKEND_ACTIVE != 0)
+        {
+            self.backends
+                .set(id, backend, 0)
+                .map_err(map_err(names::BACKENDS))?;
+        }
+        self.sync_peer_macs(&desired.peer_macs)?;
+        self.sync_vips(&desired.vips)?;
+        for (key, table) in &desired.services {
+            self.publish_ring(key, table)?;
+        }
+        let retired: Vec<ServiceKey> = self
+            .published
+            .keys()
+            .filter(|k| !desired.services.contains_key(k))
+            .copied()
+            .collect();
+        for key in retired {
+            self.services
+                .remove(&key)
+                .map_err(map_err(names::SERVICES))?;
+            self.published.remove(&key);
+        }
+        for id in 0..MAX_BACKENDS {
+            let wanted = desired.backends.get(&id).copied().unwrap_or_default();
+            if wanted.flags & BACKEND_ACTIVE == 0 {
+                self.backends
+                    .set(id, wanted, 0)
+                    .map_err(map_err(names::BACKENDS))?;
+            }
+        }
+        // Settings last: a first apply turns the program on only once everything is in place.
+        self.settings
+            .set(0, settings, 0)
+            .map_err(map_err(names::SETTINGS))
+    }
+
+    /// Fills the standby half of the service's ring pair, then flips to it.
+    fn publish_ring(&mut self, key: &ServiceKey, table: &[u32]) -> Result<()> {
+        let (info, standby_base) = match self.published.get(key) {
+            Some((_, current)) if current == table => return Ok(()),
+            Some((info, _)) => {
+                let flipped = ServiceInfo {
+                    id: info.id,
+                    flags: info.flags ^ SERVICE_RING_B,
+                };
+                (flipped, flipped.ring_base(self.ring_size))
+            }
+            None => {
+                let id = self.free_service_id();
+                let info = ServiceInfo { id, flags: 0 };
+                (info, info.ring_base(self.ring_size))
+            }
+        };
+        for (slot, &backend) in table.iter().enumerate() {
+            self.ring
+                .set(standby_base + slot as u32, backend, 0)
+                .map_err(map_err(names::RING))?;
+        }
+        self.services
+            .insert(key, info, 0)
+            .map_err(map_err(names::SERVICES))?;
+        self.published.insert(*key, (info, table.to_vec()));
+        Ok(())
+    }
+
+    fn free_service_id(&self) -> u32 {
+        let used: BTreeSet<u32> = self.published.values().map(|(info, _)| info.id).collect();
+        (0..MAX_SERVICES).find(|id| !used.contains(id)).unwrap_or(0)
+    }
+
+    fn sync_vips(&mut self, wanted: &BTreeSet<vip_common::IpKey>) -> Result<()> {
+        let present: Vec<_> = self.vips.keys().filter_map(|k| k.ok()).collect();
+        for vip in wanted {
+            self.vips
+                .insert(vip, VipInfo::default(), 0)
+                .map_err(map_err(names::VIPS))?;
+        }
+        for vip in present.iter().filter(|v| !wanted.contains(v)) {
+            self.vips.remove(vip).map_err(map_err(names::VIPS))?;
+        }
+        Ok(())
+    }
+
+    fn sync_peer_macs(&mut self, wanted: &BTreeSet<[u8; 6]>) -> Result<()> {
+        let present: Vec<_> = self.peer_macs.keys().filter_map(|k| k.ok()).collect();
+        for mac in wanted {
+            let key = MacKey {
+                mac: *mac,
+                _pad: [0; 2],
+            };
+            self.peer_macs
+                .insert(key, 1, 0)
+                .map_err(map_err(names::PEER_MACS))?;
+        }
+        for key in present.iter().filter(|k| !wanted.contains(&k.mac)) {
+            self.peer_macs
+                .remove(key)
+                .map_err(map_err(names::PEER_MACS))?;
+        }
+        Ok(())
+    }
+}
+
+fn check_limits(desired: &DesiredState, ring_size: u32) -> Result<()> {
+    let limits = [
+        ("VIPs", desired.vips.len(), MAX_VIPS),
+        ("services", desired.services.len(), MAX_SERVICES),
+        ("peer MACs", desired.peer_macs.len(), MAX_BACKENDS),
+    ];
+    for (what, count, limit) in limits {
+        if count > limit as usize {
+            return Err(DataplaneError::TooMany { what, count, limit });
+        }
+    }
+    if let Some(&id) = desired.backends.keys().find(|&&id| id >= MAX_BACKENDS) {
+        return Err(DataplaneError::BackendId {
+            id,
+            limit: MAX_BACKENDS,
+        });
+    }
+    for (key, table) in &desired.services {
+        if table.len() != ring_size as usize {
+            return Err(DataplaneError::RingLength {
+                port: key.port,
+                proto: key.proto,
+                len: table.len(),
+                expected: ring_size,
+            });
+        }
+    }
+    Ok(())
+}

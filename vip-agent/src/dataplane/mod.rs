@@ -1,0 +1,231 @@
+//! Loading the XDP program and keeping its maps equal to a `DesiredState`.
+mod apply;
+mod desired;
+mod error;
+pub mod object;
+
+use aya::{
+    maps::{Array, HashMap, MapData, PerCpuArray},
+    programs::{TestRun, TestRunOptions, Xdp, XdpMode},
+    Ebpf, EbpfLoader,
+};
+pub use desired::DesiredState;
+use error::map_err;
+pub use error::{DataplaneError, Result};
+use vip_common::{
+    map_names as names, Backend, Counter, FlowKey, FlowTarget, IpKey, MacKey, Reason, ServiceInfo,
+    ServiceKey, Settings, VipInfo, DEFAULT_MAX_FLOWS, DEFAULT_RING_SIZE, MAX_SERVICES,
+    PROGRAM_NAME,
+};
+
+/// Sizes chosen at load time.
+#[derive(Clone, Copy, Debug)]
+pub struct LoadOptions {
+    /// Maglev table size M; prime.
+    pub ring_size: u32,
+    pub max_flows: u32,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        Self {
+            ring_size: DEFAULT_RING_SIZE,
+            max_flows: DEFAULT_MAX_FLOWS,
+        }
+    }
+}
+
+/// The largest ring the `RING` map can hold per service half.
+pub const MAX_RING_SIZE: u32 = 1 << 20;
+
+pub struct Dataplane {
+    ebpf: Ebpf,
+    ring_size: u32,
+    settings: Array<MapData, Settings>,
+    vips: HashMap<MapData, IpKey, VipInfo>,
+    services: HashMap<MapData, ServiceKey, ServiceInfo>,
+    ring: Array<MapData, u32>,
+    backends: Array<MapData, Backend>,
+    peer_macs: HashMap<MapData, MacKey, u32>,
+    flows: HashMap<MapData, FlowKey, FlowTarget>,
+    reason_counters: PerCpuArray<MapData, Counter>,
+    backend_counters: PerCpuArray<MapData, Counter>,
+    /// What each service's active ring holds, to skip rewriting unchanged tables.
+    published: std::collections::BTreeMap<ServiceKey, (ServiceInfo, Vec<u32>)>,
+}
+
+fn take<T>(ebpf: &mut Ebpf, name: &'static str) -> Result<T>
+where
+    T: TryFrom<aya::maps::Map, Error = aya::maps::MapError>,
+{
+    let map = ebpf
+        .take_map(name)
+        .ok_or(DataplaneError::MapMissing { name })?;
+    T::try_from(map).map_err(map_err(name))
+}
+
+impl Dataplane {
+    /// Loads the embedded object and the program into the kernel (not attached).
+    pub fn load(options: LoadOptions) -> Result<Self> {
+        let bytes = object::bytes().ok_or(DataplaneError::ObjectMissing)?;
+        Self::load_bytes(bytes, options)
+    }
+
+    fn load_bytes(bytes: &[u8], options: LoadOptions) -> Result<Self> {
+        let LoadOptions {
+            ring_size,
+            max_flows,
+        } = options;
+        if !(3..=MAX_RING_SIZE).contains(&ring_size) || !crate::maglev::is_prime(ring_size) {
+            return Err(DataplaneError::RingSize {
+                size: ring_size,
+                max: MAX_RING_SIZE,
+            });
+        }
+        let mut ebpf = EbpfLoader::new()
+            .map_max_entries(names::RING, MAX_SERVICES * 2 * ring_size)
+            .map_max_entries(names::FLOWS, max_flows)
+            .load(bytes)?;
+        let program: &mut Xdp = program_mut(&mut ebpf)?;
+        program.load().map_err(|source| DataplaneError::Program {
+            name: PROGRAM_NAME,
+            source,
+        })?;
+        Ok(Self {
+            ring_size,
+            settings: take(&mut ebpf, names::SETTINGS)?,
+            vips: take(&mut ebpf, names::VIPS)?,
+            services: take(&mut ebpf, names::SERVICES)?,
+            ring: take(&mut ebpf, names::RING)?,
+            backends: take(&mut ebpf, names::BACKENDS)?,
+            peer_macs: take(&mut ebpf, names::PEER_MACS)?,
+            flows: take(&mut ebpf, names::FLOWS)?,
+            reason_counters: take(&mut ebpf, names::REASON_COUNTERS)?,
+            backend_counters: take(&mut ebpf, names::BACKEND_COUNTERS)?,
+            published: Default::default(),
+            ebpf,
+        })
+    }
+
+    pub fn ring_size(&self) -> u32 {
+        self.ring_size
+    }
+
+    pub fn program(&mut self) -> Result<&mut Xdp> {
+        program_mut(&mut self.ebpf)
+    }
+
+    /// Attaches to `interface`; the link lives as long as this `Dataplane`.
+    pub fn attach(&mut self, interface: &str, mode: XdpMode) -> Result<()> {
+        self.program()?
+            .attach(interface, mode)
+            .map(drop)
+            .map_err(|source| DataplaneError::Program {
+                name: PROGRAM_NAME,
+                source,
+            })
+    }
+
+    /// Totals over all CPUs of every reason counter.
+    pub fn reason_totals(&self) -> Result<Vec<(Reason, Counter)>> {
+        Reason::ALL
+            .iter()
+            .map(|&reason| Ok((reason, sum(&self.reason_counters, reason as u32)?)))
+            .collect()
+    }
+
+    /// Totals over all CPUs of one backend's counter.
+    pub fn backend_total(&self, id: u32) -> Result<Counter> {
+        sum(&self.backend_counters, id)
+    }
+
+    /// The backend the flow table holds for a flow, if any.
+    pub fn flow(&self, key: &FlowKey) -> Option<u32> {
+        self.flows.get(key, 0).ok().map(|t| t.backend_id)
+    }
+
+    /// Runs the program once on `frame` (BPF_PROG_TEST_RUN) and returns the action and the
+    /// frame as the program left it.
+    pub fn test_run(&self, frame: &[u8]) -> Result<(u32, Vec<u8>)> {
+        let mut out = vec![0u8; frame.len() + 256];
+        let result = self
+            .program_ref()?
+            .test_run(TestRunOptions {
+                data_in: Some(frame),
+                data_out: Some(&mut out),
+                ..Default::default()
+            })
+            .map_err(|source| DataplaneError::Program {
+                name: PROGRAM_NAME,
+                source,
+            })?;
+        out.truncate(result.data_size_out as usize);
+        Ok((result.return_value, out))
+    }
+
+    /// Runs the program `repeat` times on `frame` in the kernel and returns the mean time
+    /// per run. Every repeat sees the frame the previous one left.
+    pub fn test_run_repeat(&self, frame: &[u8], repeat: u32) -> Result<std::time::Duration> {
+        let result = self
+            .program_ref()?
+            .test_run(TestRunOptions {
+                data_in: Some(frame),
+                repeat,
+                ..Default::default()
+            })
+            .map_err(|source| DataplaneError::Program {
+                name: PROGRAM_NAME,
+                source,
+            })?;
+        Ok(result.duration)
+    }
+
+    fn program_ref(&self) -> Result<&Xdp> {
+        let program = self
+            .ebpf
+            .program(PROGRAM_NAME)
+            .ok_or(DataplaneError::Program {
+                name: PROGRAM_NAME,
+                source: aya::programs::ProgramError::NotLoaded,
+            })?;
+        program
+            .try_into()
+            .map_err(|source| DataplaneError::Program {
+                name: PROGRAM_NAME,
+                source,
+            })
+    }
+
+    pub fn clear_flows(&mut self) -> Result<()> {
+        let keys: Vec<FlowKey> = self.flows.keys().filter_map(|k| k.ok()).collect();
+        for key in keys {
+            self.flows.remove(&key).map_err(map_err(names::FLOWS))?;
+        }
+        Ok(())
+    }
+}
+
+fn program_mut(ebpf: &mut Ebpf) -> Result<&mut Xdp> {
+    let program = ebpf
+        .program_mut(PROGRAM_NAME)
+        .ok_or(DataplaneError::Program {
+            name: PROGRAM_NAME,
+            source: aya::programs::ProgramError::NotLoaded,
+        })?;
+    program
+        .try_into()
+        .map_err(|source| DataplaneError::Program {
+            name: PROGRAM_NAME,
+            source,
+        })
+}
+
+fn sum(map: &PerCpuArray<MapData, Counter>, index: u32) -> Result<Counter> {
+    let values = map
+        .get(&index, 0)
+        .map_err(map_err(names::REASON_COUNTERS))?;
+    Ok(values.iter().fold(Counter::default(), |acc, c| Counter {
+        packets: acc.packets + c.packets,
+        bytes: acc.bytes + c.bytes,
+    }))
+}

@@ -1,0 +1,277 @@
+//! The acquire/renew/release loop.
+
+use std::future::Future;
+use std::time::Instant;
+
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::jiff::Timestamp;
+use kube::api::PostParams;
+use kube::{Api, Client};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use super::lease::{new_lease, whole_seconds, with_record, ElectionRecord};
+use super::observation::LeaseView;
+use super::{ElectionConfig, ElectionError, Leadership};
+
+/// Write attempts per round; the second follows a re-read after a conflict.
+const WRITE_ATTEMPTS: usize = 2;
+
+/// Contends for one Lease; see the module docs for the fail-static rules.
+pub struct LeaderElector {
+    api: Api<Lease>,
+    config: ElectionConfig,
+    lease_duration_seconds: i32,
+    lease_path: String,
+    leadership: watch::Sender<Leadership>,
+    view: LeaseView,
+    failing_since: Option<Instant>,
+}
+
+/// Outcome of one acquire-or-renew round that reached the API.
+enum Round {
+    Leading,
+    Following,
+    /// Lost every write race this round; decide on the next one.
+    Contended,
+}
+
+impl LeaderElector {
+    pub fn new(client: Client, config: ElectionConfig) -> Result<Self, ElectionError> {
+        config.validate()?;
+        let (leadership, _) = watch::channel(Leadership::initial());
+        Ok(Self {
+            api: Api::namespaced(client, &config.namespace),
+            lease_duration_seconds: whole_seconds(config.lease_duration),
+            lease_path: format!("{}/{}", config.namespace, config.lease_name),
+            config,
+            leadership,
+            view: LeaseView::default(),
+            failing_since: None,
+        })
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<Leadership> {
+        self.leadership.subscribe()
+    }
+
+    /// Contends until `shutdown` fires, then releases the lease if held.
+    pub async fn run(mut self, shutdown: CancellationToken) {
+        info!(lease = %self.lease_path, identity = %self.config.identity, "starting leader election");
+        loop {
+            // A round is bounded by the request time limit, so it is not
+            // raced against shutdown: a dropped write could leave us holding
+            // the lease without knowing it, and then we would not release it.
+            match self.try_acquire_or_renew().await {
+                Ok(round) => self.on_round(round),
+                Err(error) => self.on_failure(&error),
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = tokio::time::sleep(self.config.retry_period) => {}
+            }
+        }
+        self.release_if_leading().await;
+    }
+
+    async fn try_acquire_or_renew(&mut self) -> Result<Round, ElectionError> {
+        for _ in 0..WRITE_ATTEMPTS {
+            let Some(current) = self.read().await? else {
+                let record = ElectionRecord::first(
+                    &self.config.identity,
+                    self.lease_duration_seconds,
+                    Timestamp::now(),
+                );
+                let lease = new_lease(&self.config.lease_name, &self.config.namespace, &record);
+                match self
+                    .request("create", self.api.create(&PostParams::default(), &lease))
+                    .await
+                {
+                    Ok(created) => return Ok(self.observe_own_write(created)),
+                    // 409 AlreadyExists: another candidate created it first.
+                    Err(error) if error.is_conflict() => continue,
+                    Err(error) => return Err(error),
+                }
+            };
+            let observation = self.view.record(current);
+            let record = &observation.record;
+            if record.holder.is_some()
+                && !record.is_held_by(&self.config.identity)
+                && !observation.expired(Instant::now())
+            {
+                return Ok(Round::Following);
+            }
+            let claimed = record.claimed_by(
+                &self.config.identity,
+                self.lease_duration_seconds,
+                Timestamp::now(),
+            );
+            let lease = with_record(&observation.lease, &claimed);
+            match self
+                .request(
+                    "update",
+                    self.api
+                        .replace(&self.config.lease_name, &PostParams::default(), &lease),
+                )
+                .await
+            {
+                Ok(updated) => return Ok(self.observe_own_write(updated)),
+                // 409 Conflict: the resourceVersion moved on; re-read.
+                Err(error) if error.is_conflict() => continue,
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(Round::Contended)
+    }
+
+    async fn read(&mut self) -> Result<Option<Lease>, ElectionError> {
+        let get = self.api.get_opt(&self.config.lease_name);
+        let result = self.request("read", get).await;
+        if result.is_err() {
+            self.view.interrupt();
+        }
+        result
+    }
+
+    fn observe_own_write(&mut self, lease: Lease) -> Round {
+        self.view.record(lease);
+        Round::Leading
+    }
+
+    /// Runs one API call under the per-request time limit.
+    async fn request<T>(
+        &self,
+        operation: &'static str,
+        call: impl Future<Output = Result<T, kube::Error>>,
+    ) -> Result<T, ElectionError> {
+        match tokio::time::timeout(self.config.renew_deadline, call).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(source)) => Err(ElectionError::LeaseRequest {
+                operation,
+                lease: self.lease_path.clone(),
+                source,
+            }),
+            Err(_elapsed) => Err(ElectionError::LeaseRequestTimeout {
+                operation,
+                lease: self.lease_path.clone(),
+                timeout: self.config.renew_deadline,
+            }),
+        }
+    }
+
+    fn on_round(&mut self, round: Round) {
+        if let Some(since) = self.failing_since.take() {
+            info!(lease = %self.lease_path, outage = ?since.elapsed(), "lease API reachable again");
+        }
+        let Some(observation) = self.view.current() else {
+            return;
+        };
+        let holder = observation.record.holder.clone();
+        let transitions = Some(observation.record.transitions);
+        match round {
+            Round::Leading => self.publish(true, holder, transitions),
+            Round::Following => self.publish(false, holder, transitions),
+            Round::Contended => {
+                debug!(lease = %self.lease_path, "lost the write race; retrying next period")
+            }
+        }
+    }
+
+    /// Fail-static: whatever went wrong, the published state stays as it was.
+    fn on_failure(&mut self, error: &ElectionError) {
+        let is_leader = self.leadership.borrow().is_leader;
+        let now = Instant::now();
+        let failing_since = *self.failing_since.get_or_insert(now);
+        let failing_for = now - failing_since;
+        let period = self.config.retry_period;
+        let first_failure = failing_since == now;
+        // Warn when the failure starts and when a leader crosses the renew
+        // deadline (the point where client-go would have stepped down).
+        let crossed_deadline = is_leader
+            && failing_for >= self.config.renew_deadline
+            && failing_for < self.config.renew_deadline + period;
+        if first_failure || crossed_deadline {
+            warn!(lease = %self.lease_path, %error, ?failing_for, is_leader,
+                "lease API unavailable; keeping current role until the lease is readable (fail-static)");
+        } else {
+            debug!(lease = %self.lease_path, %error, ?failing_for, is_leader, "lease API still unavailable");
+        }
+    }
+
+    fn publish(&self, is_leader: bool, holder: Option<String>, transitions: Option<i32>) {
+        self.leadership.send_if_modified(|current| {
+            if current.is_leader == is_leader
+                && current.holder == holder
+                && current.transitions == transitions
+            {
+                return false;
+            }
+            if current.is_leader != is_leader {
+                current.since = Instant::now();
+                if is_leader {
+                    info!(lease = %self.lease_path, ?transitions, "became leader");
+                } else {
+                    info!(lease = %self.lease_path, new_holder = ?holder, "no longer leader");
+                }
+            }
+            current.is_leader = is_leader;
+            current.holder = holder;
+            current.transitions = transitions;
+            true
+        });
+    }
+
+    /// client-go's ReleaseOnCancel: clear the holder so that followers, which
+    /// poll every retry period, take over without waiting for expiry.
+    async fn release_if_leading(&mut self) {
+        if !self.leadership.borrow().is_leader {
+            return;
+        }
+        for _ in 0..WRITE_ATTEMPTS {
+            let Some(observation) = self.view.current() else {
+                break;
+            };
+            if !observation.record.is_held_by(&self.config.identity) {
+                break;
+            }
+            let released = with_record(
+                &observation.lease,
+                &observation.record.released(Timestamp::now()),
+            );
+            match self
+                .request(
+                    "release",
+                    self.api
+                        .replace(&self.config.lease_name, &PostParams::default(), &released),
+                )
+                .await
+            {
+                Ok(lease) => {
+                    info!(lease = %self.lease_path, "released leadership");
+                    self.view.record(lease);
+                    break;
+                }
+                Err(error) if error.is_conflict() => match self.read().await {
+                    Ok(Some(lease)) => {
+                        self.view.record(lease);
+                    }
+                    Ok(None) => break,
+                    Err(error) => {
+                        warn!(%error, "cannot re-read lease to release it; followers take over after it expires");
+                        break;
+                    }
+                },
+                Err(error) => {
+                    warn!(%error, "cannot release lease; followers take over after it expires");
+                    break;
+                }
+            }
+        }
+        let transitions = self
+            .view
+            .current()
+            .map(|observation| observation.record.transitions);
+        self.publish(false, None, transitions);
+    }
+}

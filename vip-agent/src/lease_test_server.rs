@@ -1,0 +1,222 @@
+//! `LeaseTestServer`: a TEST STAND-IN for the kube-apiserver's Lease endpoints.
+//!
+//! It is NOT a Kubernetes API server: no TLS, no authentication, no watch, no
+//! discovery, only `coordination.k8s.io/v1` leases kept in memory. It answers
+//! the calls kube's `Api<Lease>` makes (get, create, replace, delete) with the
+//! apiserver's status codes and `Status` bodies, including optimistic
+//! concurrency on `resourceVersion`, so the elector is tested with the real
+//! kube client. Outages can be switched on to test fail-static behaviour.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper::Request;
+use hyper_util::rt::TokioIo;
+use k8s_openapi::api::coordination::v1::Lease;
+use serde_json::json;
+use thiserror::Error;
+use tokio::net::TcpListener;
+use tokio::task::{JoinHandle, JoinSet};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+mod store;
+
+use store::{Reply, Store};
+
+#[derive(Debug, Error)]
+pub enum LeaseTestServerError {
+    #[error("binding lease test server to {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("writing kubeconfig {path}: {source}")]
+    WriteKubeconfig {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Ends a black-holed connection without an answer.
+    #[error("connection black-holed")]
+    BlackHoled,
+    #[error("reading request body: {source}")]
+    ReadBody {
+        #[source]
+        source: hyper::Error,
+    },
+}
+
+/// A running stand-in; stops when dropped.
+pub struct LeaseTestServer {
+    local_addr: SocketAddr,
+    store: Arc<Mutex<Store>>,
+    stop: CancellationToken,
+    task: Option<JoinHandle<()>>,
+}
+
+impl LeaseTestServer {
+    /// Binds `addr` (port 0 picks a free port) and serves in the background.
+    pub async fn start(addr: SocketAddr) -> Result<Self, LeaseTestServerError> {
+        let bind_error = |source| LeaseTestServerError::Bind { addr, source };
+        let listener = TcpListener::bind(addr).await.map_err(bind_error)?;
+        let local_addr = listener.local_addr().map_err(bind_error)?;
+        let store = Arc::new(Mutex::new(Store::default()));
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(accept_loop(listener, store.clone(), stop.clone()));
+        Ok(Self {
+            local_addr,
+            store,
+            stop,
+            task: Some(task),
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.local_addr)
+    }
+
+    /// While on, every request gets 503 ServiceUnavailable.
+    pub fn set_outage(&self, unavailable: bool) {
+        lock(&self.store).unavailable = unavailable;
+    }
+
+    /// For `duration`, requests get no answer; their connections are closed
+    /// when the window ends (clients see timeouts, then resets).
+    pub fn black_hole_for(&self, duration: Duration) {
+        lock(&self.store).black_hole_until = Some(Instant::now() + duration);
+    }
+
+    /// The stored lease, as a client would read it.
+    pub fn lease(&self, namespace: &str, name: &str) -> Option<Lease> {
+        lock(&self.store)
+            .leases
+            .get(&(namespace.to_owned(), name.to_owned()))
+            .cloned()
+    }
+
+    /// Stores `lease` directly (test setup), bypassing validation; returns it
+    /// with its new resourceVersion.
+    pub fn put_lease(&self, namespace: &str, mut lease: Lease) -> Lease {
+        let mut store = lock(&self.store);
+        let name = lease.metadata.name.clone().unwrap_or_default();
+        lease.metadata.namespace = Some(namespace.to_owned());
+        store.stamp(&mut lease);
+        store
+            .leases
+            .insert((namespace.to_owned(), name), lease.clone());
+        lease
+    }
+
+    pub fn delete_lease(&self, namespace: &str, name: &str) -> Option<Lease> {
+        lock(&self.store)
+            .leases
+            .remove(&(namespace.to_owned(), name.to_owned()))
+    }
+
+    /// Stops accepting and drops every open connection.
+    pub async fn shutdown(mut self) {
+        self.stop.cancel();
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for LeaseTestServer {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+/// Runs the stand-in as a standalone process would, until `shutdown` fires.
+pub async fn serve(
+    addr: SocketAddr,
+    shutdown: CancellationToken,
+) -> Result<(), LeaseTestServerError> {
+    let server = LeaseTestServer::start(addr).await?;
+    info!(url = %server.url(), "lease test server listening (test stand-in, not a Kubernetes API server)");
+    shutdown.cancelled().await;
+    server.shutdown().await;
+    Ok(())
+}
+
+/// Writes a kubeconfig (JSON, which is valid YAML) pointing kube at `url`.
+pub fn write_kubeconfig(path: &Path, url: &str) -> Result<(), LeaseTestServerError> {
+    let name = "lease-test-server";
+    let kubeconfig = json!({
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{ "name": name, "cluster": { "server": url } }],
+        "users": [{ "name": name, "user": {} }],
+        "contexts": [{ "name": name, "context": { "cluster": name, "user": name, "namespace": "default" } }],
+        "current-context": name,
+    });
+    std::fs::write(path, format!("{kubeconfig:#}\n")).map_err(|source| {
+        LeaseTestServerError::WriteKubeconfig {
+            path: path.to_owned(),
+            source,
+        }
+    })
+}
+
+fn lock(store: &Mutex<Store>) -> MutexGuard<'_, Store> {
+    // The store stays consistent even if a test panicked while holding it.
+    store.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+async fn accept_loop(listener: TcpListener, store: Arc<Mutex<Store>>, stop: CancellationToken) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let store = store.clone();
+                    let service = hyper::service::service_fn(move |request| handle(store.clone(), request));
+                    connections.spawn(async move {
+                        let connection = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+                        if let Err(error) = connection.await {
+                            debug!(%peer, %error, "lease test server connection ended");
+                        }
+                    });
+                }
+                Err(error) => {
+                    warn!(%error, "lease test server accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+        }
+    }
+}
+
+async fn handle(
+    store: Arc<Mutex<Store>>,
+    request: Request<Incoming>,
+) -> Result<Reply, LeaseTestServerError> {
+    let black_hole_until = lock(&store)
+        .black_hole_until
+        .filter(|until| *until > Instant::now());
+    if let Some(until) = black_hole_until {
+        tokio::time::sleep_until(until).await;
+        return Err(LeaseTestServerError::BlackHoled);
+    }
+    let (parts, body) = request.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map_err(|source| LeaseTestServerError::ReadBody { source })?
+        .to_bytes();
+    Ok(lock(&store).answer(&parts.method, parts.uri.path(), &body))
+}

@@ -1,0 +1,257 @@
+//! The in-memory lease store and the apiserver's answers to each request.
+
+use std::collections::BTreeMap;
+
+use http_body_util::Full;
+use hyper::body::Bytes;
+use hyper::{Method, Response, StatusCode};
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::Timestamp;
+use serde_json::json;
+use tokio::time::Instant;
+
+const NAMESPACES_PATH: &str = "/apis/coordination.k8s.io/v1/namespaces/";
+
+pub(super) type Reply = Response<Full<Bytes>>;
+
+#[derive(Default)]
+pub(super) struct Store {
+    /// Keyed by (namespace, name).
+    pub(super) leases: BTreeMap<(String, String), Lease>,
+    /// Like etcd's revision: one counter for every write.
+    revision: u64,
+    pub(super) unavailable: bool,
+    pub(super) black_hole_until: Option<Instant>,
+}
+
+impl Store {
+    /// Answers one request the way the apiserver would.
+    pub(super) fn answer(&mut self, method: &Method, path: &str, body: &[u8]) -> Reply {
+        if self.unavailable {
+            return status(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServiceUnavailable",
+                "the server is currently unable to handle the request (test outage)",
+                "",
+            );
+        }
+        let segments: Vec<&str> = match path.strip_prefix(NAMESPACES_PATH) {
+            Some(rest) => rest.split('/').collect(),
+            None => Vec::new(),
+        };
+        match (method, segments.as_slice()) {
+            (&Method::POST, [namespace, "leases"]) => self.create(namespace, body),
+            (&Method::GET, [namespace, "leases", name]) => {
+                match self.leases.get(&key(namespace, name)) {
+                    Some(lease) => object(StatusCode::OK, lease),
+                    None => not_found(name),
+                }
+            }
+            (&Method::PUT, [namespace, "leases", name]) => self.replace(namespace, name, body),
+            (&Method::DELETE, [namespace, "leases", name]) => {
+                match self.leases.remove(&key(namespace, name)) {
+                    Some(lease) => object(StatusCode::OK, &lease),
+                    None => not_found(name),
+                }
+            }
+            (_, [_, "leases", ..]) => status(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "MethodNotAllowed",
+                "the server does not allow this method on the requested resource",
+                "",
+            ),
+            _ => status(
+                StatusCode::NOT_FOUND,
+                "NotFound",
+                "the server could not find the requested resource",
+                "",
+            ),
+        }
+    }
+
+    /// Assigns the next resourceVersion, plus uid and creation time if new.
+    pub(super) fn stamp(&mut self, lease: &mut Lease) {
+        self.revision += 1;
+        let metadata = &mut lease.metadata;
+        metadata.resource_version = Some(self.revision.to_string());
+        metadata
+            .uid
+            .get_or_insert_with(|| format!("00000000-0000-4000-8000-{:012x}", self.revision));
+        metadata
+            .creation_timestamp
+            .get_or_insert_with(|| Time(Timestamp::now()));
+    }
+
+    fn create(&mut self, namespace: &str, body: &[u8]) -> Reply {
+        let mut lease = match parse(namespace, body) {
+            Ok(lease) => lease,
+            Err(reply) => return reply,
+        };
+        let Some(name) = lease.metadata.name.clone().filter(|name| !name.is_empty()) else {
+            return status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Invalid",
+                "metadata.name: Required value: name or generateName is required",
+                "",
+            );
+        };
+        if lease.metadata.resource_version.is_some() {
+            return status(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalError",
+                "resourceVersion should not be set on objects to be created",
+                &name,
+            );
+        }
+        if self.leases.contains_key(&key(namespace, &name)) {
+            return status(
+                StatusCode::CONFLICT,
+                "AlreadyExists",
+                &format!("leases.coordination.k8s.io \"{name}\" already exists"),
+                &name,
+            );
+        }
+        lease.metadata.uid = None;
+        lease.metadata.creation_timestamp = None;
+        self.stamp(&mut lease);
+        self.leases.insert(key(namespace, &name), lease.clone());
+        object(StatusCode::CREATED, &lease)
+    }
+
+    fn replace(&mut self, namespace: &str, name: &str, body: &[u8]) -> Reply {
+        let mut lease = match parse(namespace, body) {
+            Ok(lease) => lease,
+            Err(reply) => return reply,
+        };
+        if lease.metadata.name.as_deref() != Some(name) {
+            return status(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                "the name of the object does not match the name on the URL",
+                name,
+            );
+        }
+        let Some(stored) = self.leases.get(&key(namespace, name)) else {
+            // Leases allow create-on-update (AllowCreateOnUpdate is true).
+            lease.metadata.resource_version = None;
+            self.stamp(&mut lease);
+            self.leases.insert(key(namespace, name), lease.clone());
+            return object(StatusCode::CREATED, &lease);
+        };
+        match lease.metadata.resource_version.as_deref() {
+            // Leases forbid unconditional updates.
+            None | Some("") => {
+                return status(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "Invalid",
+                    "metadata.resourceVersion: Invalid value: 0x0: must be specified for an update",
+                    name,
+                )
+            }
+            Some(version) if Some(version) != stored.metadata.resource_version.as_deref() => {
+                let message = format!("Operation cannot be fulfilled on leases.coordination.k8s.io \"{name}\": the object has been modified; please apply your changes to the latest version and try again");
+                return status(StatusCode::CONFLICT, "Conflict", &message, name);
+            }
+            Some(_) => {}
+        }
+        // Server-owned metadata survives whatever the client sent.
+        lease.metadata.uid = stored.metadata.uid.clone();
+        lease.metadata.creation_timestamp = stored.metadata.creation_timestamp.clone();
+        self.stamp(&mut lease);
+        self.leases.insert(key(namespace, name), lease.clone());
+        object(StatusCode::OK, &lease)
+    }
+}
+
+/// Decodes a Lease body and checks what the apiserver checks before storage.
+fn parse(namespace: &str, body: &[u8]) -> Result<Lease, Reply> {
+    let mut lease: Lease = serde_json::from_slice(body).map_err(|error| {
+        status(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            &format!("invalid Lease: {error}"),
+            "",
+        )
+    })?;
+    match lease.metadata.namespace.as_deref() {
+        Some(sent) if sent != namespace => {
+            return Err(status(StatusCode::BAD_REQUEST, "BadRequest", "the namespace of the provided object does not match the namespace sent on the request", ""));
+        }
+        _ => lease.metadata.namespace = Some(namespace.to_owned()),
+    }
+    let spec = lease.spec.clone().unwrap_or_default();
+    if spec
+        .lease_duration_seconds
+        .is_some_and(|seconds| seconds <= 0)
+    {
+        return Err(status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Invalid",
+            "spec.leaseDurationSeconds: Invalid value: must be greater than 0",
+            "",
+        ));
+    }
+    if spec
+        .lease_transitions
+        .is_some_and(|transitions| transitions < 0)
+    {
+        return Err(status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Invalid",
+            "spec.leaseTransitions: Invalid value: must be greater than or equal to 0",
+            "",
+        ));
+    }
+    Ok(lease)
+}
+
+pub(super) fn key(namespace: &str, name: &str) -> (String, String) {
+    (namespace.to_owned(), name.to_owned())
+}
+
+fn object(code: StatusCode, lease: &Lease) -> Reply {
+    match serde_json::to_vec(lease) {
+        Ok(body) => json_reply(code, body),
+        Err(error) => status(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalError",
+            &error.to_string(),
+            "",
+        ),
+    }
+}
+
+fn not_found(name: &str) -> Reply {
+    status(
+        StatusCode::NOT_FOUND,
+        "NotFound",
+        &format!("leases.coordination.k8s.io \"{name}\" not found"),
+        name,
+    )
+}
+
+/// A `meta.k8s.io/v1` Status failure body, as the apiserver sends.
+fn status(code: StatusCode, reason: &str, message: &str, name: &str) -> Reply {
+    let body = json!({
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "details": { "name": name, "group": "coordination.k8s.io", "kind": "leases" },
+        "code": code.as_u16(),
+    });
+    json_reply(code, body.to_string().into_bytes())
+}
+
+fn json_reply(code: StatusCode, body: Vec<u8>) -> Reply {
+    let mut reply = Response::new(Full::new(Bytes::from(body)));
+    *reply.status_mut() = code;
+    reply.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    reply
+}

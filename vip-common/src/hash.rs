@@ -1,0 +1,91 @@
+//! The flow hash both the XDP program and the agent's tests compute. It must give the same
+//! value on every node and architecture, so it reads bytes in a fixed (little-endian) order.
+
+use crate::IpKey;
+
+#[inline(always)]
+const fn mix(h: u32, word: u32) -> u32 {
+    // murmur3's per-block step.
+    let k = word
+        .wrapping_mul(0xcc9e_2d51)
+        .rotate_left(15)
+        .wrapping_mul(0x1b87_3593);
+    (h ^ k)
+        .rotate_left(13)
+        .wrapping_mul(5)
+        .wrapping_add(0xe654_6b64)
+}
+
+#[inline(always)]
+const fn finish(mut h: u32) -> u32 {
+    h ^= h >> 16;
+    h = h.wrapping_mul(0x85eb_ca6b);
+    h ^= h >> 13;
+    h = h.wrapping_mul(0xc2b2_ae35);
+    h ^ (h >> 16)
+}
+
+#[inline(always)]
+const fn word(a: &[u8; 16], i: usize) -> u32 {
+    u32::from_le_bytes([a[i], a[i + 1], a[i + 2], a[i + 3]])
+}
+
+/// Hash of (client address, client port, service port, protocol) with a cluster-wide seed.
+/// The VIP is left out on purpose: the service key already selects the ring.
+#[inline(always)]
+pub const fn flow_hash(
+    client: &IpKey,
+    client_port: u16,
+    service_port: u16,
+    proto: u8,
+    seed: u32,
+) -> u32 {
+    let a = &client.addr;
+    let mut h = seed;
+    h = mix(h, word(a, 0));
+    h = mix(h, word(a, 4));
+    h = mix(h, word(a, 8));
+    h = mix(h, word(a, 12));
+    h = mix(h, ((client_port as u32) << 16) | service_port as u32);
+    h = mix(h, proto as u32);
+    finish(h ^ 21)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_is_stable_across_releases() {
+        // Nodes of different versions must agree; a change here breaks live failover.
+        let client = IpKey::from_v4([10, 0, 0, 7]);
+        assert_eq!(
+            flow_hash(&client, 40000, 6443, 6, 0),
+            flow_hash(&client, 40000, 6443, 6, 0)
+        );
+        assert_ne!(
+            flow_hash(&client, 40000, 6443, 6, 0),
+            flow_hash(&client, 40001, 6443, 6, 0)
+        );
+        assert_ne!(
+            flow_hash(&client, 40000, 6443, 6, 0),
+            flow_hash(&client, 40000, 6443, 6, 1)
+        );
+        assert_ne!(
+            flow_hash(&client, 40000, 6443, 6, 0),
+            flow_hash(&client, 40000, 6443, 17, 0)
+        );
+    }
+
+    #[test]
+    fn hash_spreads_ports_evenly() {
+        let client = IpKey::from_v4([192, 0, 2, 1]);
+        let mut buckets = [0u32; 7];
+        for port in 20000..27000u16 {
+            buckets[(flow_hash(&client, port, 6443, 6, 42) % 7) as usize] += 1;
+        }
+        for b in buckets {
+            assert!((900..1100).contains(&b), "uneven bucket {b}: {buckets:?}");
+        }
+    }
+}

@@ -1,0 +1,224 @@
+//! Types and constants shared by the XDP program (`vip-ebpf`) and the agent.
+//!
+//! Every map key and value is `#[repr(C)]` with explicit padding and no `bool`, so the
+//! kernel and userspace agree on the layout byte for byte. Sizes are asserted at compile
+//! time. Addresses are stored in network byte order as 16 bytes, IPv4 as IPv4-mapped IPv6
+//! (`::ffff:a.b.c.d`), so one key type serves both families.
+#![no_std]
+
+pub mod checksum;
+pub mod hash;
+pub mod reason;
+
+pub use reason::Reason;
+
+/// Map names, as the agent finds them in the object file.
+pub mod map_names {
+    pub const SETTINGS: &str = "SETTINGS";
+    pub const VIPS: &str = "VIPS";
+    pub const SERVICES: &str = "SERVICES";
+    pub const RING: &str = "RING";
+    pub const BACKENDS: &str = "BACKENDS";
+    pub const PEER_MACS: &str = "PEER_MACS";
+    pub const FLOWS: &str = "FLOWS";
+    pub const REASON_COUNTERS: &str = "REASON_COUNTERS";
+    pub const BACKEND_COUNTERS: &str = "BACKEND_COUNTERS";
+}
+
+/// Name of the XDP program in the object file.
+pub const PROGRAM_NAME: &str = "vip_xdp";
+
+pub const MAX_VIPS: u32 = 16;
+pub const MAX_SERVICES: u32 = 16;
+pub const MAX_BACKENDS: u32 = 256;
+/// Default Maglev table size M (prime). The agent may load the program with another prime.
+pub const DEFAULT_RING_SIZE: u32 = 65537;
+/// Default capacity of the LRU flow table.
+pub const DEFAULT_MAX_FLOWS: u32 = 262_144;
+/// Ring entry meaning "no backend": the packet goes to the local stack.
+pub const NO_BACKEND: u32 = u32::MAX;
+
+/// `Settings::announcing` value when this node answers ARP/NDP for the VIPs.
+pub const ANNOUNCE_ON: u32 = 1;
+
+/// Node-wide settings, the only entry (index 0) of the `SETTINGS` array.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Settings {
+    /// `bpf_ktime_get_ns` (CLOCK_MONOTONIC) after which ARP/NDP answering stops even while
+    /// `announcing` is set: a wedged agent stops claiming the VIP by itself.
+    pub announce_deadline_ns: u64,
+    /// Interface on which ARP/NDP is answered.
+    pub ifindex: u32,
+    /// `ANNOUNCE_ON` on the leader, 0 elsewhere.
+    pub announcing: u32,
+    /// Seed of the flow hash; identical on every node.
+    pub hash_seed: u32,
+    /// Maglev table size M of every service's ring.
+    pub ring_size: u32,
+    /// MAC of `ifindex`: the ARP/NDP answer and the source of forwarded frames.
+    pub mac: [u8; 6],
+    pub _pad: [u8; 2],
+}
+
+/// An IPv4-mapped or IPv6 address in network byte order.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct IpKey {
+    pub addr: [u8; 16],
+}
+
+impl IpKey {
+    pub const fn from_v4(octets: [u8; 4]) -> Self {
+        let [a, b, c, d] = octets;
+        Self {
+            addr: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, a, b, c, d],
+        }
+    }
+
+    pub const fn from_v6(octets: [u8; 16]) -> Self {
+        Self { addr: octets }
+    }
+
+    /// The IPv4 octets when this is an IPv4-mapped address.
+    pub fn as_v4(&self) -> Option<[u8; 4]> {
+        let a = &self.addr;
+        if a[..10] == [0; 10] && a[10] == 0xff && a[11] == 0xff {
+            Some([a[12], a[13], a[14], a[15]])
+        } else {
+            None
+        }
+    }
+}
+
+/// Value of `VIPS` (key: `IpKey`). Present entries are VIPs this cluster serves.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct VipInfo {
+    /// Reserved for per-VIP flags; written as 0.
+    pub flags: u32,
+}
+
+pub const PROTO_TCP: u8 = 6;
+pub const PROTO_UDP: u8 = 17;
+
+/// Key of `SERVICES`: a VIP, a port (host byte order) and an IP protocol.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ServiceKey {
+    pub vip: IpKey,
+    pub port: u16,
+    pub proto: u8,
+    pub _pad: u8,
+}
+
+/// `ServiceInfo::flags` bit: the second half of the service's ring pair is active.
+pub const SERVICE_RING_B: u32 = 1;
+
+/// Value of `SERVICES`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ServiceInfo {
+    /// Index of the service's ring pair in `RING` (0..MAX_SERVICES).
+    pub id: u32,
+    /// `SERVICE_RING_B` selects the active half: the agent fills the inactive half, then
+    /// flips this bit, so a table change is one atomic map update.
+    pub flags: u32,
+}
+
+impl ServiceInfo {
+    /// Offset in `RING` of the active table of this service.
+    pub const fn ring_base(&self, ring_size: u32) -> u32 {
+        let half = if self.flags & SERVICE_RING_B != 0 {
+            1
+        } else {
+            0
+        };
+        (self.id * 2 + half) * ring_size
+    }
+}
+
+/// `Backend::flags`: the backend takes flows (allocated and healthy). Flow-table entries
+/// pointing at a backend without it are re-hashed.
+pub const BACKEND_ACTIVE: u16 = 1;
+/// `Backend::flags`: the backend is this node; its packets go to the local stack.
+pub const BACKEND_LOCAL: u16 = 2;
+
+/// Value of `BACKENDS` (an array indexed by backend id). Ids are stable for a backend
+/// address so that flow-table entries keep meaning the same server.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Backend {
+    /// The backend's address, so a restarted agent can recover its id allocation.
+    pub addr: IpKey,
+    pub mac: [u8; 6],
+    pub flags: u16,
+}
+
+/// Key of `PEER_MACS`: a backend's MAC, padded to 8 bytes. Frames from these MACs were
+/// already balanced by a peer and go to the local stack, so nodes never bounce a flow.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct MacKey {
+    pub mac: [u8; 6],
+    pub _pad: [u8; 2],
+}
+
+/// Key of the LRU `FLOWS` table: the client side of a connection to a service.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct FlowKey {
+    pub client: IpKey,
+    pub vip: IpKey,
+    pub client_port: u16,
+    pub service_port: u16,
+    pub proto: u8,
+    pub _pad: [u8; 3],
+}
+
+/// Value of `FLOWS`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FlowTarget {
+    pub backend_id: u32,
+    pub _pad: u32,
+}
+
+/// Per-CPU packet and byte counts, in `REASON_COUNTERS` (by `Reason`) and
+/// `BACKEND_COUNTERS` (by backend id).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counter {
+    pub packets: u64,
+    pub bytes: u64,
+}
+
+const _: () = {
+    assert!(core::mem::size_of::<Settings>() == 32);
+    assert!(core::mem::size_of::<IpKey>() == 16);
+    assert!(core::mem::size_of::<VipInfo>() == 4);
+    assert!(core::mem::size_of::<ServiceKey>() == 20);
+    assert!(core::mem::size_of::<ServiceInfo>() == 8);
+    assert!(core::mem::size_of::<Backend>() == 24);
+    assert!(core::mem::size_of::<MacKey>() == 8);
+    assert!(core::mem::size_of::<FlowKey>() == 40);
+    assert!(core::mem::size_of::<FlowTarget>() == 8);
+    assert!(core::mem::size_of::<Counter>() == 16);
+};
+
+#[cfg(feature = "user")]
+mod pod {
+    // SAFETY: every type is `#[repr(C)]`, `Copy`, built only of integers and byte arrays
+    // with explicit padding fields, so any bit pattern is valid and there are no hidden
+    // padding bytes (sizes asserted above).
+    unsafe impl aya::Pod for super::Settings {}
+    unsafe impl aya::Pod for super::IpKey {}
+    unsafe impl aya::Pod for super::VipInfo {}
+    unsafe impl aya::Pod for super::ServiceKey {}
+    unsafe impl aya::Pod for super::ServiceInfo {}
+    unsafe impl aya::Pod for super::Backend {}
+    unsafe impl aya::Pod for super::MacKey {}
+    unsafe impl aya::Pod for super::FlowKey {}
+    unsafe impl aya::Pod for super::FlowTarget {}
+    unsafe impl aya::Pod for super::Counter {}
+}

@@ -1,0 +1,32 @@
+//! Whether this node may answer ARP/NDP for a VIP right now.
+use aya_ebpf::{helpers::bpf_ktime_get_ns, programs::XdpContext};
+use vip_common::{IpKey, Settings, ANNOUNCE_ON};
+
+use crate::maps::VIPS;
+
+pub enum Gate {
+    Open,
+    NotAnnouncing,
+    DeadlinePassed,
+    WrongInterface,
+}
+
+#[inline(always)]
+pub fn gate(ctx: &XdpContext, settings: &Settings) -> Gate {
+    if settings.announcing != ANNOUNCE_ON {
+        return Gate::NotAnnouncing;
+    }
+    if ctx.ingress_ifindex() != settings.ifindex as usize {
+        return Gate::WrongInterface;
+    }
+    // SAFETY: a helper call without arguments.
+    if unsafe { bpf_ktime_get_ns() } > settings.announce_deadline_ns {
+        return Gate::DeadlinePassed;
+    }
+    Gate::Open
+}
+
+#[inline(always)]
+pub fn is_vip(addr: &IpKey) -> bool {
+    VIPS.get_ptr(addr).is_some()
+}

@@ -1,0 +1,39 @@
+//! The program's maps. Sizes here are defaults; the agent resizes `RING` and `FLOWS` at load.
+use aya_ebpf::{
+    macros::map,
+    maps::{Array, HashMap, LruHashMap, PerCpuArray},
+};
+use vip_common::{
+    reason::REASON_COUNT, Backend, Counter, FlowKey, FlowTarget, IpKey, MacKey, ServiceInfo,
+    ServiceKey, Settings, VipInfo, DEFAULT_MAX_FLOWS, DEFAULT_RING_SIZE, MAX_BACKENDS,
+    MAX_SERVICES, MAX_VIPS,
+};
+
+#[map]
+pub static SETTINGS: Array<Settings> = Array::with_max_entries(1, 0);
+
+#[map]
+pub static VIPS: HashMap<IpKey, VipInfo> = HashMap::with_max_entries(MAX_VIPS, 0);
+
+#[map]
+pub static SERVICES: HashMap<ServiceKey, ServiceInfo> = HashMap::with_max_entries(MAX_SERVICES, 0);
+
+/// Two Maglev tables per service (active and standby), each `Settings::ring_size` long.
+#[map]
+pub static RING: Array<u32> = Array::with_max_entries(MAX_SERVICES * 2 * DEFAULT_RING_SIZE, 0);
+
+#[map]
+pub static BACKENDS: Array<Backend> = Array::with_max_entries(MAX_BACKENDS, 0);
+
+#[map]
+pub static PEER_MACS: HashMap<MacKey, u32> = HashMap::with_max_entries(MAX_BACKENDS, 0);
+
+#[map]
+pub static FLOWS: LruHashMap<FlowKey, FlowTarget> =
+    LruHashMap::with_max_entries(DEFAULT_MAX_FLOWS, 0);
+
+#[map]
+pub static REASON_COUNTERS: PerCpuArray<Counter> = PerCpuArray::with_max_entries(REASON_COUNT, 0);
+
+#[map]
+pub static BACKEND_COUNTERS: PerCpuArray<Counter> = PerCpuArray::with_max_entries(MAX_BACKENDS, 0);
