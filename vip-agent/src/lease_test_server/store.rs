@@ -41,14 +41,18 @@ impl Store {
             None => Vec::new(),
         };
         match (method, segments.as_slice()) {
-            (&Method::POST, [namespace, "leases"]) => self.create(namespace, body),
+            (&Method::POST, [namespace, "leases"]) => self
+                .create(namespace, body)
+                .unwrap_or_else(Failure::into_reply),
             (&Method::GET, [namespace, "leases", name]) => {
                 match self.leases.get(&key(namespace, name)) {
                     Some(lease) => object(StatusCode::OK, lease),
                     None => not_found(name),
                 }
             }
-            (&Method::PUT, [namespace, "leases", name]) => self.replace(namespace, name, body),
+            (&Method::PUT, [namespace, "leases", name]) => self
+                .replace(namespace, name, body)
+                .unwrap_or_else(Failure::into_reply),
             (&Method::DELETE, [namespace, "leases", name]) => {
                 match self.leases.remove(&key(namespace, name)) {
                     Some(lease) => object(StatusCode::OK, &lease),
@@ -83,75 +87,66 @@ impl Store {
             .get_or_insert_with(|| Time(Timestamp::now()));
     }
 
-    fn create(&mut self, namespace: &str, body: &[u8]) -> Reply {
-        let mut lease = match parse(namespace, body) {
-            Ok(lease) => lease,
-            Err(reply) => return reply,
-        };
+    fn create(&mut self, namespace: &str, body: &[u8]) -> Result<Reply, Failure> {
+        let mut lease = parse(namespace, body)?;
         let Some(name) = lease.metadata.name.clone().filter(|name| !name.is_empty()) else {
-            return status(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "Invalid",
-                "metadata.name: Required value: name or generateName is required",
-                "",
-            );
+            let message = "metadata.name: Required value: name or generateName is required";
+            return Err(Failure::invalid(message, ""));
         };
         if lease.metadata.resource_version.is_some() {
-            return status(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "InternalError",
-                "resourceVersion should not be set on objects to be created",
-                &name,
-            );
+            return Err(Failure {
+                code: StatusCode::INTERNAL_SERVER_ERROR,
+                reason: "InternalError",
+                message: "resourceVersion should not be set on objects to be created".into(),
+                name,
+            });
         }
         if self.leases.contains_key(&key(namespace, &name)) {
-            return status(
-                StatusCode::CONFLICT,
-                "AlreadyExists",
-                &format!("leases.coordination.k8s.io \"{name}\" already exists"),
-                &name,
-            );
+            return Err(Failure {
+                code: StatusCode::CONFLICT,
+                reason: "AlreadyExists",
+                message: format!("leases.coordination.k8s.io \"{name}\" already exists"),
+                name,
+            });
         }
         lease.metadata.uid = None;
         lease.metadata.creation_timestamp = None;
         self.stamp(&mut lease);
         self.leases.insert(key(namespace, &name), lease.clone());
-        object(StatusCode::CREATED, &lease)
+        Ok(object(StatusCode::CREATED, &lease))
     }
 
-    fn replace(&mut self, namespace: &str, name: &str, body: &[u8]) -> Reply {
-        let mut lease = match parse(namespace, body) {
-            Ok(lease) => lease,
-            Err(reply) => return reply,
-        };
+    fn replace(&mut self, namespace: &str, name: &str, body: &[u8]) -> Result<Reply, Failure> {
+        let mut lease = parse(namespace, body)?;
         if lease.metadata.name.as_deref() != Some(name) {
-            return status(
-                StatusCode::BAD_REQUEST,
-                "BadRequest",
-                "the name of the object does not match the name on the URL",
-                name,
-            );
+            let message = "the name of the object does not match the name on the URL";
+            return Err(Failure::bad_request(message, name));
         }
         let Some(stored) = self.leases.get(&key(namespace, name)) else {
-            // Leases allow create-on-update (AllowCreateOnUpdate is true).
+            // Leases allow create-on-update (their AllowCreateOnUpdate is true).
             lease.metadata.resource_version = None;
             self.stamp(&mut lease);
             self.leases.insert(key(namespace, name), lease.clone());
-            return object(StatusCode::CREATED, &lease);
+            return Ok(object(StatusCode::CREATED, &lease));
         };
         match lease.metadata.resource_version.as_deref() {
-            // Leases forbid unconditional updates.
+            // Leases forbid unconditional updates (AllowUnconditionalUpdate is false).
             None | Some("") => {
-                return status(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "Invalid",
-                    "metadata.resourceVersion: Invalid value: 0x0: must be specified for an update",
-                    name,
-                )
+                let message =
+                    "metadata.resourceVersion: Invalid value: 0x0: must be specified for an update";
+                return Err(Failure::invalid(message, name));
             }
-            Some(version) if Some(version) != stored.metadata.resource_version.as_deref() => {
-                let message = format!("Operation cannot be fulfilled on leases.coordination.k8s.io \"{name}\": the object has been modified; please apply your changes to the latest version and try again");
-                return status(StatusCode::CONFLICT, "Conflict", &message, name);
+            Some(sent) if Some(sent) != stored.metadata.resource_version.as_deref() => {
+                return Err(Failure {
+                    code: StatusCode::CONFLICT,
+                    reason: "Conflict",
+                    message: format!(
+                        "Operation cannot be fulfilled on leases.coordination.k8s.io \"{name}\": \
+                         the object has been modified; please apply your changes to the latest \
+                         version and try again"
+                    ),
+                    name: name.to_owned(),
+                });
             }
             Some(_) => {}
         }
@@ -160,23 +155,18 @@ impl Store {
         lease.metadata.creation_timestamp = stored.metadata.creation_timestamp.clone();
         self.stamp(&mut lease);
         self.leases.insert(key(namespace, name), lease.clone());
-        object(StatusCode::OK, &lease)
+        Ok(object(StatusCode::OK, &lease))
     }
 }
 
 /// Decodes a Lease body and checks what the apiserver checks before storage.
-fn parse(namespace: &str, body: &[u8]) -> Result<Lease, Reply> {
-    let mut lease: Lease = serde_json::from_slice(body).map_err(|error| {
-        status(
-            StatusCode::BAD_REQUEST,
-            "BadRequest",
-            &format!("invalid Lease: {error}"),
-            "",
-        )
-    })?;
+fn parse(namespace: &str, body: &[u8]) -> Result<Lease, Failure> {
+    let mut lease: Lease = serde_json::from_slice(body)
+        .map_err(|error| Failure::bad_request(&format!("invalid Lease: {error}"), ""))?;
     match lease.metadata.namespace.as_deref() {
         Some(sent) if sent != namespace => {
-            return Err(status(StatusCode::BAD_REQUEST, "BadRequest", "the namespace of the provided object does not match the namespace sent on the request", ""));
+            let message = "the namespace of the provided object does not match the namespace sent on the request";
+            return Err(Failure::bad_request(message, ""));
         }
         _ => lease.metadata.namespace = Some(namespace.to_owned()),
     }
@@ -185,25 +175,49 @@ fn parse(namespace: &str, body: &[u8]) -> Result<Lease, Reply> {
         .lease_duration_seconds
         .is_some_and(|seconds| seconds <= 0)
     {
-        return Err(status(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Invalid",
-            "spec.leaseDurationSeconds: Invalid value: must be greater than 0",
-            "",
-        ));
+        let message = "spec.leaseDurationSeconds: Invalid value: must be greater than 0";
+        return Err(Failure::invalid(message, ""));
     }
     if spec
         .lease_transitions
         .is_some_and(|transitions| transitions < 0)
     {
-        return Err(status(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Invalid",
-            "spec.leaseTransitions: Invalid value: must be greater than or equal to 0",
-            "",
-        ));
+        let message = "spec.leaseTransitions: Invalid value: must be greater than or equal to 0";
+        return Err(Failure::invalid(message, ""));
     }
     Ok(lease)
+}
+
+/// A request the apiserver would refuse, answered with a `Status` body.
+pub(super) struct Failure {
+    code: StatusCode,
+    reason: &'static str,
+    message: String,
+    name: String,
+}
+
+impl Failure {
+    fn bad_request(message: &str, name: &str) -> Self {
+        Self {
+            code: StatusCode::BAD_REQUEST,
+            reason: "BadRequest",
+            message: message.to_owned(),
+            name: name.to_owned(),
+        }
+    }
+
+    fn invalid(message: &str, name: &str) -> Self {
+        Self {
+            code: StatusCode::UNPROCESSABLE_ENTITY,
+            reason: "Invalid",
+            message: message.to_owned(),
+            name: name.to_owned(),
+        }
+    }
+
+    fn into_reply(self) -> Reply {
+        status(self.code, self.reason, &self.message, &self.name)
+    }
 }
 
 pub(super) fn key(namespace: &str, name: &str) -> (String, String) {
