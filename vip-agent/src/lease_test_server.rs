@@ -5,7 +5,8 @@
 //! the calls kube's `Api<Lease>` makes (get, create, replace, delete) with the
 //! apiserver's status codes and `Status` bodies, including optimistic
 //! concurrency on `resourceVersion`, so the elector is tested with the real
-//! kube client. Outages can be switched on to test fail-static behaviour.
+//! kube client. Outages can be switched on to test fail-static behaviour, and
+//! writes can be held back to line up write races deterministically.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -14,12 +15,13 @@ use std::time::Duration;
 
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use hyper::Request;
+use hyper::{Method, Request};
 use hyper_util::rt::TokioIo;
 use k8s_openapi::api::coordination::v1::Lease;
 use serde_json::json;
 use thiserror::Error;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -27,7 +29,7 @@ use tracing::{debug, info, warn};
 
 mod store;
 
-use store::{Reply, Store};
+use store::{key, Reply, Store};
 
 #[derive(Debug, Error)]
 pub enum LeaseTestServerError {
@@ -56,9 +58,22 @@ pub enum LeaseTestServerError {
 /// A running stand-in; stops when dropped.
 pub struct LeaseTestServer {
     local_addr: SocketAddr,
-    store: Arc<Mutex<Store>>,
+    shared: Arc<Shared>,
     stop: CancellationToken,
     task: Option<JoinHandle<()>>,
+}
+
+struct Shared {
+    store: Mutex<Store>,
+    /// `false` while writes are paused.
+    writes_open: watch::Sender<bool>,
+}
+
+impl Shared {
+    fn store(&self) -> MutexGuard<'_, Store> {
+        // The store stays consistent even if a test panicked while holding it.
+        self.store.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 impl LeaseTestServer {
@@ -67,12 +82,15 @@ impl LeaseTestServer {
         let bind_error = |source| LeaseTestServerError::Bind { addr, source };
         let listener = TcpListener::bind(addr).await.map_err(bind_error)?;
         let local_addr = listener.local_addr().map_err(bind_error)?;
-        let store = Arc::new(Mutex::new(Store::default()));
+        let shared = Arc::new(Shared {
+            store: Mutex::new(Store::default()),
+            writes_open: watch::Sender::new(true),
+        });
         let stop = CancellationToken::new();
-        let task = tokio::spawn(accept_loop(listener, store.clone(), stop.clone()));
+        let task = tokio::spawn(accept_loop(listener, shared.clone(), stop.clone()));
         Ok(Self {
             local_addr,
-            store,
+            shared,
             stop,
             task: Some(task),
         })
@@ -88,40 +106,57 @@ impl LeaseTestServer {
 
     /// While on, every request gets 503 ServiceUnavailable.
     pub fn set_outage(&self, unavailable: bool) {
-        lock(&self.store).unavailable = unavailable;
+        self.shared.store().unavailable = unavailable;
     }
 
     /// For `duration`, requests get no answer; their connections are closed
     /// when the window ends (clients see timeouts, then resets).
     pub fn black_hole_for(&self, duration: Duration) {
-        lock(&self.store).black_hole_until = Some(Instant::now() + duration);
+        self.shared.store().black_hole_until = Some(Instant::now() + duration);
+    }
+
+    /// Holds every create and update until [`Self::resume_writes`].
+    pub fn pause_writes(&self) {
+        self.shared.writes_open.send_replace(false);
+    }
+
+    /// Lets held writes through; they are then processed one at a time.
+    pub fn resume_writes(&self) {
+        self.shared.writes_open.send_replace(true);
+    }
+
+    /// Creates and updates currently held by [`Self::pause_writes`].
+    pub fn held_writes(&self) -> usize {
+        self.shared.store().held_writes
+    }
+
+    /// How many answers carried HTTP status `code` so far.
+    pub fn answers_with(&self, code: u16) -> usize {
+        self.shared.store().answers.get(&code).copied().unwrap_or(0)
     }
 
     /// The stored lease, as a client would read it.
     pub fn lease(&self, namespace: &str, name: &str) -> Option<Lease> {
-        lock(&self.store)
+        self.shared
+            .store()
             .leases
-            .get(&(namespace.to_owned(), name.to_owned()))
+            .get(&key(namespace, name))
             .cloned()
     }
 
     /// Stores `lease` directly (test setup), bypassing validation; returns it
     /// with its new resourceVersion.
     pub fn put_lease(&self, namespace: &str, mut lease: Lease) -> Lease {
-        let mut store = lock(&self.store);
+        let mut store = self.shared.store();
         let name = lease.metadata.name.clone().unwrap_or_default();
         lease.metadata.namespace = Some(namespace.to_owned());
         store.stamp(&mut lease);
-        store
-            .leases
-            .insert((namespace.to_owned(), name), lease.clone());
+        store.leases.insert(key(namespace, &name), lease.clone());
         lease
     }
 
     pub fn delete_lease(&self, namespace: &str, name: &str) -> Option<Lease> {
-        lock(&self.store)
-            .leases
-            .remove(&(namespace.to_owned(), name.to_owned()))
+        self.shared.store().leases.remove(&key(namespace, name))
     }
 
     /// Stops accepting and drops every open connection.
@@ -145,7 +180,8 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> Result<(), LeaseTestServerError> {
     let server = LeaseTestServer::start(addr).await?;
-    info!(url = %server.url(), "lease test server listening (test stand-in, not a Kubernetes API server)");
+    let url = server.url();
+    info!(%url, "lease test server listening (a test stand-in, not a Kubernetes API server)");
     shutdown.cancelled().await;
     server.shutdown().await;
     Ok(())
@@ -159,7 +195,10 @@ pub fn write_kubeconfig(path: &Path, url: &str) -> Result<(), LeaseTestServerErr
         "kind": "Config",
         "clusters": [{ "name": name, "cluster": { "server": url } }],
         "users": [{ "name": name, "user": {} }],
-        "contexts": [{ "name": name, "context": { "cluster": name, "user": name, "namespace": "default" } }],
+        "contexts": [{
+            "name": name,
+            "context": { "cluster": name, "user": name, "namespace": "default" },
+        }],
         "current-context": name,
     });
     std::fs::write(path, format!("{kubeconfig:#}\n")).map_err(|source| {
@@ -170,12 +209,7 @@ pub fn write_kubeconfig(path: &Path, url: &str) -> Result<(), LeaseTestServerErr
     })
 }
 
-fn lock(store: &Mutex<Store>) -> MutexGuard<'_, Store> {
-    // The store stays consistent even if a test panicked while holding it.
-    store.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-async fn accept_loop(listener: TcpListener, store: Arc<Mutex<Store>>, stop: CancellationToken) {
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, stop: CancellationToken) {
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
@@ -183,14 +217,7 @@ async fn accept_loop(listener: TcpListener, store: Arc<Mutex<Store>>, stop: Canc
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    let store = store.clone();
-                    let service = hyper::service::service_fn(move |request| handle(store.clone(), request));
-                    connections.spawn(async move {
-                        let connection = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
-                        if let Err(error) = connection.await {
-                            debug!(%peer, %error, "lease test server connection ended");
-                        }
-                    });
+                    connections.spawn(serve_connection(stream, peer, shared.clone()));
                 }
                 Err(error) => {
                     warn!(%error, "lease test server accept failed");
@@ -201,11 +228,23 @@ async fn accept_loop(listener: TcpListener, store: Arc<Mutex<Store>>, stop: Canc
     }
 }
 
+async fn serve_connection(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
+    let service = hyper::service::service_fn(move |request| handle(shared.clone(), request));
+    let connection = hyper::server::conn::http1::Builder::new();
+    if let Err(error) = connection
+        .serve_connection(TokioIo::new(stream), service)
+        .await
+    {
+        debug!(%peer, %error, "lease test server connection ended");
+    }
+}
+
 async fn handle(
-    store: Arc<Mutex<Store>>,
+    shared: Arc<Shared>,
     request: Request<Incoming>,
 ) -> Result<Reply, LeaseTestServerError> {
-    let black_hole_until = lock(&store)
+    let black_hole_until = shared
+        .store()
         .black_hole_until
         .filter(|until| *until > Instant::now());
     if let Some(until) = black_hole_until {
@@ -218,5 +257,14 @@ async fn handle(
         .await
         .map_err(|source| LeaseTestServerError::ReadBody { source })?
         .to_bytes();
-    Ok(lock(&store).answer(&parts.method, parts.uri.path(), &body))
+    if matches!(parts.method, Method::POST | Method::PUT) {
+        shared.store().held_writes += 1;
+        // The sender lives in `shared`, so waiting cannot fail.
+        let _ = shared.writes_open.subscribe().wait_for(|open| *open).await;
+        shared.store().held_writes -= 1;
+    }
+    let reply = shared
+        .store()
+        .answer(&parts.method, parts.uri.path(), &body);
+    Ok(reply)
 }

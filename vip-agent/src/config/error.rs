@@ -14,7 +14,10 @@ pub enum ConfigError {
     #[error("{setting} is required")]
     Missing { setting: Setting },
     #[error("no backends: set {static_list} or {discovery}")]
-    NoBackendSource { static_list: Setting, discovery: Setting },
+    NoBackendSource {
+        static_list: Setting,
+        discovery: Setting,
+    },
     #[error("{first} and {second} cannot be used together: {reason}")]
     Conflict {
         first: Setting,
@@ -67,7 +70,9 @@ pub enum ConfigError {
         retry: Setting,
         retry_period: Duration,
     },
-    #[error("{timeout_setting} = {timeout:?} must be shorter than {interval_setting} = {interval:?}")]
+    #[error(
+        "{timeout_setting} = {timeout:?} must be shorter than {interval_setting} = {interval:?}"
+    )]
     HealthTimeoutNotBelowInterval {
         timeout_setting: Setting,
         timeout: Duration,

@@ -27,7 +27,11 @@ pub struct KubeVipEnvWarning {
 
 impl fmt::Display for KubeVipEnvWarning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "kube-vip variable {}={:?} ignored: {}", self.variable, self.value, self.reason)
+        write!(
+            f,
+            "kube-vip variable {}={:?} ignored: {}",
+            self.variable, self.value, self.reason
+        )
     }
 }
 
@@ -92,7 +96,11 @@ pub fn translate_kube_vip_env(
                     (rank, alias)
                 }));
             }
-            Rule::Expect { accept, warning, implies } => {
+            Rule::Expect {
+                accept,
+                warning,
+                implies,
+            } => {
                 if !accepts(accept, value) {
                     warnings.push(warn(warning));
                 } else if let Some(implied) = implies {
@@ -125,7 +133,10 @@ pub fn aliases_of(env_name: &str) -> Vec<&'static str> {
         .iter()
         .filter(|entry| match entry.rule {
             Rule::Map { targets, .. } => targets.iter().any(|target| target.env == env_name),
-            Rule::Expect { implies: Some(implied), .. } => implied.target.env == env_name,
+            Rule::Expect {
+                implies: Some(implied),
+                ..
+            } => implied.target.env == env_name,
             _ => false,
         })
         .map(|entry| entry.variable)
@@ -145,11 +156,17 @@ fn accepts(accept: Accept, value: &str) -> bool {
     match accept {
         Accept::Bool(expected) => parse_go_bool(value) == Some(expected),
         Accept::OneOf(allowed) => allowed.contains(&value),
-        Accept::HostPrefixLengths => value.split(',').all(|part| matches!(part.trim(), "32" | "128")),
+        Accept::HostPrefixLengths => value
+            .split(',')
+            .all(|part| matches!(part.trim(), "32" | "128")),
     }
 }
 
-fn convert_value(variable: &'static str, value: &str, convert: Convert) -> Result<String, KubeVipEnvError> {
+fn convert_value(
+    variable: &'static str,
+    value: &str,
+    convert: Convert,
+) -> Result<String, KubeVipEnvError> {
     let invalid = |expected| KubeVipEnvError::InvalidValue {
         variable,
         value: value.to_owned(),
@@ -171,7 +188,9 @@ fn convert_value(variable: &'static str, value: &str, convert: Convert) -> Resul
             None => Err(invalid("true or false")),
         },
         Convert::LogLevel => {
-            let level = value.parse::<i32>().map_err(|_| invalid("an integer log level"))?;
+            let level = value
+                .parse::<i32>()
+                .map_err(|_| invalid("an integer log level"))?;
             let name = match level {
                 ..=-4 | 5 => "debug",
                 6 => "trace",
@@ -198,7 +217,10 @@ pub fn kube_vip_env_table_markdown() -> String {
     for entry in KUBE_VIP_ENV_TABLE {
         let targets: Vec<Setting> = match entry.rule {
             Rule::Map { targets, .. } => targets.to_vec(),
-            Rule::Expect { implies: Some(implied), .. } => vec![implied.target],
+            Rule::Expect {
+                implies: Some(implied),
+                ..
+            } => vec![implied.target],
             _ => Vec::new(),
         };
         let setting_cell = if targets.is_empty() {
@@ -210,7 +232,17 @@ pub fn kube_vip_env_table_markdown() -> String {
                 .collect();
             names.join(", ")
         };
-        let _ = writeln!(out, "| `{}` | {} | {} |", entry.variable, setting_cell, entry.note);
+        let handling = match entry.rule {
+            Rule::Expect { warning, .. } | Rule::Unsupported { warning } => {
+                format!("{} (warning: {warning})", entry.note)
+            }
+            Rule::Map { .. } | Rule::PassThrough => entry.note.to_owned(),
+        };
+        let _ = writeln!(
+            out,
+            "| `{}` | {setting_cell} | {handling} |",
+            entry.variable
+        );
     }
     out
 }

@@ -65,21 +65,48 @@ pub struct Implied {
     pub unless_set: &'static [Setting],
 }
 
-const fn map(variable: &'static str, targets: &'static [Setting], convert: Convert, note: &'static str) -> KubeVipEnvEntry {
-    KubeVipEnvEntry { variable, rule: Rule::Map { targets, convert }, note }
+const fn map(
+    variable: &'static str,
+    targets: &'static [Setting],
+    convert: Convert,
+    note: &'static str,
+) -> KubeVipEnvEntry {
+    KubeVipEnvEntry {
+        variable,
+        rule: Rule::Map { targets, convert },
+        note,
+    }
 }
 
-const fn expect(variable: &'static str, accept: Accept, warning: &'static str, note: &'static str) -> KubeVipEnvEntry {
-    KubeVipEnvEntry { variable, rule: Rule::Expect { accept, warning, implies: None }, note }
+const fn expect(
+    variable: &'static str,
+    accept: Accept,
+    warning: &'static str,
+    note: &'static str,
+) -> KubeVipEnvEntry {
+    KubeVipEnvEntry {
+        variable,
+        rule: Rule::Expect {
+            accept,
+            warning,
+            implies: None,
+        },
+        note,
+    }
 }
 
 const fn unsupported(variable: &'static str, warning: &'static str) -> KubeVipEnvEntry {
-    KubeVipEnvEntry { variable, rule: Rule::Unsupported { warning }, note: "not supported; warns when set" }
+    KubeVipEnvEntry {
+        variable,
+        rule: Rule::Unsupported { warning },
+        note: "warns when set",
+    }
 }
 
 const OFF_BY_DEFAULT: &str = "ignored; warns only when `true`";
 const NOT_ARP: &str = "only ARP/NDP mode is supported; the VIPs are announced with ARP/NDP";
-const NOT_SERVICES: &str = "Service load balancers are not handled; only the control-plane VIPs are served";
+const NOT_SERVICES: &str =
+    "Service load balancers are not handled; only the control-plane VIPs are served";
 const NOT_BGP: &str = "BGP is not supported; the VIPs are announced with ARP/NDP";
 
 pub const KUBE_VIP_ENV_TABLE: &[KubeVipEnvEntry] = &[
@@ -185,7 +212,12 @@ pub fn entry_for(variable: &str) -> Option<&'static KubeVipEnvEntry> {
         .or_else(|| {
             KUBE_VIP_ENV_TABLE
                 .iter()
-                .filter_map(|entry| entry.variable.strip_suffix('*').map(|prefix| (prefix, entry)))
+                .filter_map(|entry| {
+                    entry
+                        .variable
+                        .strip_suffix('*')
+                        .map(|prefix| (prefix, entry))
+                })
                 .filter(|(prefix, _)| variable.starts_with(prefix))
                 .max_by_key(|(prefix, _)| prefix.len())
                 .map(|(_, entry)| entry)

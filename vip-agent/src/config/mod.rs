@@ -7,6 +7,7 @@
 
 mod cli;
 mod error;
+mod field_checks;
 mod kube_vip_env;
 mod kube_vip_table;
 mod run_config;
@@ -16,10 +17,6 @@ mod values;
 
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod tests_kube_vip;
-#[cfg(test)]
-mod tests_validate;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
@@ -35,7 +32,9 @@ pub use kube_vip_env::{
     aliases_of, kube_vip_env_table_markdown, parse_go_bool, translate_kube_vip_env, AliasValue,
     KubeVipEnvError, KubeVipEnvWarning, KubeVipTranslation,
 };
-pub use kube_vip_table::{entry_for, Accept, Convert, Implied, KubeVipEnvEntry, Rule, KUBE_VIP_ENV_TABLE};
+pub use kube_vip_table::{
+    entry_for, Accept, Convert, Implied, KubeVipEnvEntry, Rule, KUBE_VIP_ENV_TABLE,
+};
 pub use run_config::*;
 pub use validate::{system_hostname, HOSTNAME_FILE};
 pub use values::{parse_duration, DurationSyntaxError, ListenAddrSyntaxError};
@@ -49,7 +48,9 @@ pub enum ConfigWarning {
     KubeVip(KubeVipEnvWarning),
     /// A `VIP_*` variable no flag reads: probably a typo, or a Service named `vip`
     /// whose link variables Kubernetes injected.
-    UnknownVipVariable { variable: String },
+    UnknownVipVariable {
+        variable: String,
+    },
 }
 
 impl fmt::Display for ConfigWarning {
@@ -57,7 +58,10 @@ impl fmt::Display for ConfigWarning {
         match self {
             Self::KubeVip(warning) => warning.fmt(f),
             Self::UnknownVipVariable { variable } => {
-                write!(f, "environment variable {variable} is not a vip-agent setting; ignored")
+                write!(
+                    f,
+                    "environment variable {variable} is not a vip-agent setting; ignored"
+                )
             }
         }
     }
@@ -110,7 +114,10 @@ impl CliError {
 
 impl Cli {
     /// Parses `args` (with the program name first) against the variables in `env`.
-    pub fn parse_from_env_and_args<I, T>(args: I, env: &BTreeMap<String, String>) -> Result<ParsedCli, CliError>
+    pub fn parse_from_env_and_args<I, T>(
+        args: I,
+        env: &BTreeMap<String, String>,
+    ) -> Result<ParsedCli, CliError>
     where
         I: IntoIterator<Item = T>,
         T: Into<OsString> + Clone,
@@ -127,7 +134,11 @@ impl Cli {
             Ok(matches) => matches,
             // Render help from the full command, which lists the env names.
             Err(error) if is_help(error.kind()) => {
-                return Err(full.try_get_matches_from(&args).err().unwrap_or(error).into())
+                return Err(full
+                    .try_get_matches_from(&args)
+                    .err()
+                    .unwrap_or(error)
+                    .into())
             }
             Err(error) => return Err(error.into()),
         };
@@ -143,14 +154,20 @@ impl Cli {
             }
             if explicit_env(name) {
                 defaults.insert(name, env[name].clone());
-            } else if let Some(alias) = translation.values.iter().find(|alias| alias.setting.env == name) {
+            } else if let Some(alias) = translation
+                .values
+                .iter()
+                .find(|alias| alias.setting.env == name)
+            {
                 if !alias.unless_set.iter().any(|setting| is_set(setting.env)) {
                     defaults.insert(name, alias.value.clone());
                 }
             }
         }
         let with_env = map_args(bare, &|arg: Arg| {
-            let value = env_by_id.get(arg.get_id().as_str()).and_then(|name| defaults.get(name.as_str()));
+            let value = env_by_id
+                .get(arg.get_id().as_str())
+                .and_then(|name| defaults.get(name.as_str()));
             match value {
                 Some(value) => arg.default_value(value.clone()),
                 None => arg,
@@ -160,11 +177,17 @@ impl Cli {
         let cli = Cli::from_arg_matches(&matches)?;
 
         let known: BTreeSet<&str> = env_by_id.values().map(String::as_str).collect();
-        let mut warnings: Vec<ConfigWarning> = translation.warnings.into_iter().map(ConfigWarning::KubeVip).collect();
+        let mut warnings: Vec<ConfigWarning> = translation
+            .warnings
+            .into_iter()
+            .map(ConfigWarning::KubeVip)
+            .collect();
         warnings.extend(
             env.keys()
                 .filter(|name| name.starts_with("VIP_") && !known.contains(name.as_str()))
-                .map(|name| ConfigWarning::UnknownVipVariable { variable: name.clone() }),
+                .map(|name| ConfigWarning::UnknownVipVariable {
+                    variable: name.clone(),
+                }),
         );
         Ok(ParsedCli { cli, warnings })
     }
@@ -198,11 +221,16 @@ pub fn process_env() -> BTreeMap<String, String> {
 }
 
 fn is_help(kind: ErrorKind) -> bool {
-    matches!(kind, ErrorKind::DisplayHelp | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand)
+    matches!(
+        kind,
+        ErrorKind::DisplayHelp | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    )
 }
 
 fn map_args(command: Command, change: &dyn Fn(Arg) -> Arg) -> Command {
-    command.mut_args(change).mut_subcommands(|sub| map_args(sub, change))
+    command
+        .mut_args(change)
+        .mut_subcommands(|sub| map_args(sub, change))
 }
 
 /// Arg id → env name over all subcommands; an id means the same setting everywhere.

@@ -1,14 +1,14 @@
 //! `RunArgs` → `RunConfig`: every check that needs no access to the host.
 
-use std::collections::BTreeSet;
 use std::io;
 use std::net::IpAddr;
 use std::time::Duration;
 
 use super::cli::{ElectionMode, RunArgs};
 use super::error::ConfigError;
+use super::field_checks::{addresses, duration, kubernetes_name, number, port, ports};
 use super::run_config::*;
-use super::settings::{self as s, Setting};
+use super::settings as s;
 use super::values;
 
 /// Where the default node name comes from on a real host.
@@ -30,13 +30,21 @@ impl RunArgs {
         &self,
         hostname: impl FnOnce() -> io::Result<String>,
     ) -> Result<RunConfig, ConfigError> {
-        let interface = self.interface.clone().ok_or(ConfigError::Missing { setting: s::INTERFACE })?;
+        let interface = self.interface.clone().ok_or(ConfigError::Missing {
+            setting: s::INTERFACE,
+        })?;
         if let Some(reason) = values::interface_name_problem(&interface) {
-            return Err(ConfigError::InvalidInterfaceName { setting: s::INTERFACE, value: interface, reason });
+            return Err(ConfigError::InvalidInterfaceName {
+                setting: s::INTERFACE,
+                value: interface,
+                reason,
+            });
         }
         let vips = addresses(s::ADDRESS, &self.address)?;
         if vips.is_empty() {
-            return Err(ConfigError::Missing { setting: s::ADDRESS });
+            return Err(ConfigError::Missing {
+                setting: s::ADDRESS,
+            });
         }
         let service_ports = ports(s::PORT, &self.port)?;
         let services = vips.len() * service_ports.len();
@@ -56,21 +64,39 @@ impl RunArgs {
         let node_name = match &self.node_name {
             Some(name) => name.trim().to_owned(),
             None => hostname()
-                .map_err(|source| ConfigError::HostnameUnavailable { setting: s::NODE_NAME, source })?
+                .map_err(|source| ConfigError::HostnameUnavailable {
+                    setting: s::NODE_NAME,
+                    source,
+                })?
                 .trim()
                 .to_ascii_lowercase(),
         };
         kubernetes_name(s::NODE_NAME, &node_name, values::dns_subdomain_problem)?;
         let metrics_addr = values::parse_listen_addr(&self.metrics_addr).map_err(|reason| {
-            ConfigError::InvalidListenAddr { setting: s::METRICS_ADDR, value: self.metrics_addr.clone(), reason }
+            ConfigError::InvalidListenAddr {
+                setting: s::METRICS_ADDR,
+                value: self.metrics_addr.clone(),
+                reason,
+            }
         })?;
-        let maglev_size = number(s::MAGLEV_SIZE, &self.maglev_size, MAGLEV_SIZE_MIN, MAGLEV_SIZE_MAX)?;
+        let maglev_size = number(
+            s::MAGLEV_SIZE,
+            &self.maglev_size,
+            MAGLEV_SIZE_MIN,
+            MAGLEV_SIZE_MAX,
+        )?;
         if !values::is_prime(maglev_size) {
-            return Err(ConfigError::NotPrime { setting: s::MAGLEV_SIZE, value: maglev_size });
+            return Err(ConfigError::NotPrime {
+                setting: s::MAGLEV_SIZE,
+                value: maglev_size,
+            });
         }
         let hash_seed = number(s::HASH_SEED, &self.hash_seed, 0, u32::MAX)?;
         if !self.bpffs_dir.is_absolute() {
-            return Err(ConfigError::RelativePath { setting: s::BPFFS_DIR, value: self.bpffs_dir.clone() });
+            return Err(ConfigError::RelativePath {
+                setting: s::BPFFS_DIR,
+                value: self.bpffs_dir.clone(),
+            });
         }
         let garp_interval = duration(s::GARP_INTERVAL, &self.garp_interval, GARP_INTERVAL_MIN)?;
         Ok(RunConfig {
@@ -117,7 +143,10 @@ impl RunArgs {
                     });
                 }
                 if let Some(&address) = backends.iter().find(|backend| vips.contains(backend)) {
-                    return Err(ConfigError::BackendIsVip { setting: s::BACKENDS, address });
+                    return Err(ConfigError::BackendIsVip {
+                        setting: s::BACKENDS,
+                        address,
+                    });
                 }
                 Ok(BackendSource::Static(backends))
             }
@@ -128,8 +157,16 @@ impl RunArgs {
         if self.election == ElectionMode::None {
             return Ok(Election::None);
         }
-        kubernetes_name(s::LEASE_NAME, &self.lease_name, values::dns_subdomain_problem)?;
-        kubernetes_name(s::LEASE_NAMESPACE, &self.lease_namespace, values::dns_label_problem)?;
+        kubernetes_name(
+            s::LEASE_NAME,
+            &self.lease_name,
+            values::dns_subdomain_problem,
+        )?;
+        kubernetes_name(
+            s::LEASE_NAMESPACE,
+            &self.lease_namespace,
+            values::dns_label_problem,
+        )?;
         let lease_duration = duration(s::LEASE_DURATION, &self.lease_duration, Duration::ZERO)?;
         let renew_deadline = duration(s::RENEW_DEADLINE, &self.renew_deadline, Duration::ZERO)?;
         let retry_period = duration(s::RETRY_PERIOD, &self.retry_period, Duration::ZERO)?;
@@ -193,83 +230,5 @@ impl RunArgs {
             rise: number(s::HEALTH_RISE, &health.health_rise, 1, HEALTH_THRESHOLD_MAX)?,
             fall: number(s::HEALTH_FALL, &health.health_fall, 1, HEALTH_THRESHOLD_MAX)?,
         })
-    }
-}
-
-/// Distinct, usable addresses from repeatable comma lists.
-fn addresses(setting: Setting, entries: &[String]) -> Result<Vec<IpAddr>, ConfigError> {
-    let items = values::split_list(entries)
-        .ok_or_else(|| ConfigError::EmptyListEntry { setting, value: entries.join(",") })?;
-    let mut seen = BTreeSet::new();
-    let mut parsed = Vec::with_capacity(items.len());
-    for item in items {
-        let address: IpAddr = item
-            .parse()
-            .map_err(|_| ConfigError::InvalidAddress { setting, value: item.to_owned() })?;
-        if let Some(reason) = values::unusable_address_reason(address) {
-            return Err(ConfigError::UnusableAddress { setting, address, reason });
-        }
-        if !seen.insert(address) {
-            return Err(ConfigError::DuplicateAddress { setting, address });
-        }
-        parsed.push(address);
-    }
-    Ok(parsed)
-}
-
-fn ports(setting: Setting, entries: &[String]) -> Result<Vec<u16>, ConfigError> {
-    let items = values::split_list(entries)
-        .ok_or_else(|| ConfigError::EmptyListEntry { setting, value: entries.join(",") })?;
-    if items.is_empty() {
-        return Err(ConfigError::Missing { setting });
-    }
-    let mut parsed = Vec::with_capacity(items.len());
-    for item in items {
-        let port = port(setting, item)?;
-        if parsed.contains(&port) {
-            return Err(ConfigError::DuplicatePort { setting, port });
-        }
-        parsed.push(port);
-    }
-    Ok(parsed)
-}
-
-fn port(setting: Setting, text: &str) -> Result<u16, ConfigError> {
-    values::parse_port(text).ok_or_else(|| ConfigError::InvalidPort { setting, value: text.to_owned() })
-}
-
-/// A duration greater than zero and at least `minimum`.
-fn duration(setting: Setting, text: &str, minimum: Duration) -> Result<Duration, ConfigError> {
-    let value = values::parse_duration(text)
-        .map_err(|reason| ConfigError::InvalidDuration { setting, value: text.to_owned(), reason })?;
-    if value.is_zero() {
-        return Err(ConfigError::ZeroDuration { setting });
-    }
-    if value < minimum {
-        return Err(ConfigError::DurationTooShort { setting, value, minimum });
-    }
-    Ok(value)
-}
-
-fn number(setting: Setting, text: &str, min: u32, max: u32) -> Result<u32, ConfigError> {
-    let value = values::parse_u32(text).ok_or_else(|| ConfigError::InvalidNumber {
-        setting,
-        value: text.to_owned(),
-        expected: "a whole number (decimal or 0x-hex)",
-    })?;
-    if !(min..=max).contains(&value) {
-        return Err(ConfigError::OutOfRange { setting, value, min, max });
-    }
-    Ok(value)
-}
-
-fn kubernetes_name(
-    setting: Setting,
-    name: &str,
-    problem: fn(&str) -> Option<&'static str>,
-) -> Result<(), ConfigError> {
-    match problem(name) {
-        Some(reason) => Err(ConfigError::InvalidKubernetesName { setting, value: name.to_owned(), reason }),
-        None => Ok(()),
     }
 }

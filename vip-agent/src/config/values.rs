@@ -44,14 +44,18 @@ pub fn parse_duration(text: &str) -> Result<Duration, DurationSyntaxError> {
     // Only digits remain, so parsing can fail only on overflow.
     let parse_digits = |digits: &str| match digits {
         "" => Ok(0),
-        _ => digits.parse::<u128>().map_err(|_| DurationSyntaxError::TooLarge),
+        _ => digits
+            .parse::<u128>()
+            .map_err(|_| DurationSyntaxError::TooLarge),
     };
     let whole_nanos = parse_digits(whole)?
         .checked_mul(nanos_per_unit)
         .ok_or(DurationSyntaxError::TooLarge)?;
-    let fraction_nanos = parse_digits(fraction)? * nanos_per_unit / 10u128.pow(fraction.len() as u32);
+    let fraction_nanos =
+        parse_digits(fraction)? * nanos_per_unit / 10u128.pow(fraction.len() as u32);
     let total = whole_nanos + fraction_nanos;
-    let seconds = u64::try_from(total / 1_000_000_000).map_err(|_| DurationSyntaxError::TooLarge)?;
+    let seconds =
+        u64::try_from(total / 1_000_000_000).map_err(|_| DurationSyntaxError::TooLarge)?;
     Ok(Duration::new(seconds, (total % 1_000_000_000) as u32))
 }
 
@@ -97,9 +101,14 @@ pub fn parse_listen_addr(text: &str) -> Result<Option<SocketAddr>, ListenAddrSyn
     }
     if let Some(port) = text.strip_prefix(':') {
         let port = port.parse::<u16>().map_err(|_| ListenAddrSyntaxError)?;
-        return Ok(Some(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port)));
+        return Ok(Some(SocketAddr::new(
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            port,
+        )));
     }
-    text.parse::<SocketAddr>().map(Some).map_err(|_| ListenAddrSyntaxError)
+    text.parse::<SocketAddr>()
+        .map(Some)
+        .map_err(|_| ListenAddrSyntaxError)
 }
 
 /// Decimal or `0x` hexadecimal.
@@ -127,7 +136,10 @@ pub fn interface_name_problem(name: &str) -> Option<&'static str> {
         Some("longer than 15 bytes (IFNAMSIZ)")
     } else if name == "." || name == ".." {
         Some("reserved name")
-    } else if name.chars().any(|c| c == '/' || c == ':' || c.is_whitespace()) {
+    } else if name
+        .chars()
+        .any(|c| c == '/' || c == ':' || c.is_whitespace())
+    {
         Some("contains '/', ':' or whitespace")
     } else {
         None
@@ -142,7 +154,10 @@ pub fn dns_label_problem(name: &str) -> Option<&'static str> {
     if name.len() > 63 {
         return Some("longer than 63 characters");
     }
-    if !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
         return Some("only lowercase letters, digits and '-' are allowed");
     }
     if name.starts_with('-') || name.ends_with('-') {

@@ -26,7 +26,14 @@ pub struct LeaderElector {
     lease_path: String,
     leadership: watch::Sender<Leadership>,
     view: LeaseView,
-    failing_since: Option<Instant>,
+    outage: Option<ApiOutage>,
+}
+
+/// A run of failed rounds, tracked only to log it sensibly.
+struct ApiOutage {
+    since: Instant,
+    /// Whether we said that a client-go leader would have stepped down by now.
+    past_renew_deadline: bool,
 }
 
 /// Outcome of one acquire-or-renew round that reached the API.
@@ -48,7 +55,7 @@ impl LeaderElector {
             config,
             leadership,
             view: LeaseView::default(),
-            failing_since: None,
+            outage: None,
         })
     }
 
@@ -58,8 +65,9 @@ impl LeaderElector {
 
     /// Contends until `shutdown` fires, then releases the lease if held.
     pub async fn run(mut self, shutdown: CancellationToken) {
-        info!(lease = %self.lease_path, identity = %self.config.identity, "starting leader election");
-        loop {
+        let identity = &self.config.identity;
+        info!(lease = %self.lease_path, %identity, "starting leader election");
+        while !shutdown.is_cancelled() {
             // A round is bounded by the request time limit, so it is not
             // raced against shutdown: a dropped write could leave us holding
             // the lease without knowing it, and then we would not release it.
@@ -161,8 +169,9 @@ impl LeaderElector {
     }
 
     fn on_round(&mut self, round: Round) {
-        if let Some(since) = self.failing_since.take() {
-            info!(lease = %self.lease_path, outage = ?since.elapsed(), "lease API reachable again");
+        if let Some(outage) = self.outage.take() {
+            let lasted = outage.since.elapsed();
+            info!(lease = %self.lease_path, ?lasted, "lease API reachable again");
         }
         let Some(observation) = self.view.current() else {
             return;
@@ -181,21 +190,25 @@ impl LeaderElector {
     /// Fail-static: whatever went wrong, the published state stays as it was.
     fn on_failure(&mut self, error: &ElectionError) {
         let is_leader = self.leadership.borrow().is_leader;
-        let now = Instant::now();
-        let failing_since = *self.failing_since.get_or_insert(now);
-        let failing_for = now - failing_since;
-        let period = self.config.retry_period;
-        let first_failure = failing_since == now;
-        // Warn when the failure starts and when a leader crosses the renew
-        // deadline (the point where client-go would have stepped down).
-        let crossed_deadline = is_leader
-            && failing_for >= self.config.renew_deadline
-            && failing_for < self.config.renew_deadline + period;
-        if first_failure || crossed_deadline {
-            warn!(lease = %self.lease_path, %error, ?failing_for, is_leader,
-                "lease API unavailable; keeping current role until the lease is readable (fail-static)");
+        let lease = &self.lease_path;
+        let Some(outage) = &mut self.outage else {
+            warn!(%lease, %error, is_leader,
+                "lease API unavailable; keeping the current role until the lease \
+                 is readable again (fail-static)");
+            self.outage = Some(ApiOutage {
+                since: Instant::now(),
+                past_renew_deadline: false,
+            });
+            return;
+        };
+        let lasted = outage.since.elapsed();
+        if is_leader && !outage.past_renew_deadline && lasted >= self.config.renew_deadline {
+            outage.past_renew_deadline = true;
+            warn!(%lease, %error, ?lasted,
+                "lease not renewed within the renew deadline; staying leader on purpose \
+                 (fail-static) until another holder is seen");
         } else {
-            debug!(lease = %self.lease_path, %error, ?failing_for, is_leader, "lease API still unavailable");
+            debug!(%lease, %error, ?lasted, is_leader, "lease API still unavailable");
         }
     }
 
@@ -258,7 +271,8 @@ impl LeaderElector {
                     }
                     Ok(None) => break,
                     Err(error) => {
-                        warn!(%error, "cannot re-read lease to release it; followers take over after it expires");
+                        warn!(%error, "cannot re-read lease to release it; \
+                            followers take over after it expires");
                         break;
                     }
                 },

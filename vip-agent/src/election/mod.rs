@@ -78,7 +78,8 @@ pub enum ElectionError {
 impl ElectionError {
     /// Optimistic-concurrency loss (409): someone else wrote the lease first.
     fn is_conflict(&self) -> bool {
-        matches!(self, Self::LeaseRequest { source: kube::Error::Api(status), .. } if status.code == 409)
+        matches!(self, Self::LeaseRequest { source: kube::Error::Api(status), .. }
+            if status.code == 409)
     }
 }
 

@@ -23,11 +23,21 @@ pub(super) struct Store {
     revision: u64,
     pub(super) unavailable: bool,
     pub(super) black_hole_until: Option<Instant>,
+    /// Writes waiting for `LeaseTestServer::resume_writes`.
+    pub(super) held_writes: usize,
+    /// Answers sent, by HTTP status code.
+    pub(super) answers: BTreeMap<u16, usize>,
 }
 
 impl Store {
-    /// Answers one request the way the apiserver would.
+    /// Answers one request the way the apiserver would, and counts it.
     pub(super) fn answer(&mut self, method: &Method, path: &str, body: &[u8]) -> Reply {
+        let reply = self.route(method, path, body);
+        *self.answers.entry(reply.status().as_u16()).or_default() += 1;
+        reply
+    }
+
+    fn route(&mut self, method: &Method, path: &str, body: &[u8]) -> Reply {
         if self.unavailable {
             return status(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -165,7 +175,8 @@ fn parse(namespace: &str, body: &[u8]) -> Result<Lease, Failure> {
         .map_err(|error| Failure::bad_request(&format!("invalid Lease: {error}"), ""))?;
     match lease.metadata.namespace.as_deref() {
         Some(sent) if sent != namespace => {
-            let message = "the namespace of the provided object does not match the namespace sent on the request";
+            let message = "the namespace of the provided object does not match \
+                           the namespace sent on the request";
             return Err(Failure::bad_request(message, ""));
         }
         _ => lease.metadata.namespace = Some(namespace.to_owned()),
@@ -189,7 +200,7 @@ fn parse(namespace: &str, body: &[u8]) -> Result<Lease, Failure> {
 }
 
 /// A request the apiserver would refuse, answered with a `Status` body.
-pub(super) struct Failure {
+struct Failure {
     code: StatusCode,
     reason: &'static str,
     message: String,

@@ -1,38 +1,27 @@
-//! Parsing: defaults, precedence (flag > VIP_* > kube-vip), subcommands and help.
+//! Parsing: defaults, every VIP_* variable, precedence (flag > VIP_* > kube-vip), subcommands.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::settings::{self as s, Setting};
-use super::*;
-
-pub(super) fn env_map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs.iter().map(|(name, value)| (name.to_string(), value.to_string())).collect()
-}
-
-pub(super) fn parse(args: &[&str], env: &BTreeMap<String, String>) -> Result<ParsedCli, CliError> {
-    let argv = std::iter::once("vip-agent").chain(args.iter().copied());
-    Cli::parse_from_env_and_args(argv, env)
-}
-
-pub(super) fn run_args(args: &[&str], env: &BTreeMap<String, String>) -> RunArgs {
-    match parse(args, env).expect("command line parses").cli.command {
-        CliCommand::Run(run) => run,
-        other => panic!("expected run, got {other:?}"),
-    }
-}
-
-pub(super) fn run_config(args: &[&str], env: &BTreeMap<String, String>) -> Result<RunConfig, ConfigError> {
-    run_args(args, env).to_run_config_with(|| Ok("Node-A\n".to_owned()))
-}
+use super::{env_map, parse, run_args, run_config};
+use crate::config::settings as s;
+use crate::config::*;
 
 fn ip(text: &str) -> IpAddr {
     text.parse().unwrap()
 }
 
-const MINIMAL: &[&str] = &["run", "--interface", "eth0", "--address", "192.0.2.10", "--backends", "192.0.2.1,192.0.2.2"];
+const MINIMAL: &[&str] = &[
+    "run",
+    "--interface",
+    "eth0",
+    "--address",
+    "192.0.2.10",
+    "--backends",
+    "192.0.2.1,192.0.2.2",
+];
 
 #[test]
 fn minimal_command_line_gets_documented_defaults() {
@@ -108,8 +97,12 @@ fn every_setting_can_come_from_its_vip_variable() {
     ]);
     let parsed = parse(&["run"], &env).unwrap();
     assert_eq!(parsed.warnings, vec![]);
-    let CliCommand::Run(args) = parsed.cli.command else { panic!("not run") };
-    let config = args.to_run_config_with(|| panic!("node name is set")).unwrap();
+    let CliCommand::Run(args) = parsed.cli.command else {
+        panic!("not run")
+    };
+    let config = args
+        .to_run_config_with(|| panic!("node name is set"))
+        .unwrap();
     assert_eq!(config.interface, "ens3");
     assert_eq!(config.vips, vec![ip("192.0.2.10"), ip("2001:db8::10")]);
     assert_eq!(config.service_ports, vec![6443, 443]);
@@ -126,7 +119,10 @@ fn every_setting_can_come_from_its_vip_variable() {
             retry_period: Duration::from_millis(200),
         })
     );
-    assert_eq!(config.kubeconfig, Some(PathBuf::from("/etc/kubernetes/admin.conf")));
+    assert_eq!(
+        config.kubeconfig,
+        Some(PathBuf::from("/etc/kubernetes/admin.conf"))
+    );
     assert_eq!(config.node_name, "cp-1");
     assert_eq!(config.metrics_addr, None);
     assert_eq!(config.xdp_mode, XdpMode::Skb);
@@ -146,20 +142,35 @@ fn every_setting_can_come_from_its_vip_variable() {
     assert_eq!(config.bpffs_dir, PathBuf::from("/sys/fs/bpf/other"));
     assert!(config.keep_forwarding_on_exit);
     assert_eq!(config.garp_interval, Duration::from_secs(60));
-    assert_eq!((config.log_format, config.log_level), (LogFormat::Json, LogLevel::Debug));
+    assert_eq!(
+        (config.log_format, config.log_level),
+        (LogFormat::Json, LogLevel::Debug)
+    );
 }
 
 #[test]
 fn flag_beats_vip_variable_beats_kube_vip_variable() {
-    let all = env_map(&[("VIP_INTERFACE", "from-vip"), ("vip_interface", "from-kube-vip")]);
+    let all = env_map(&[
+        ("VIP_INTERFACE", "from-vip"),
+        ("vip_interface", "from-kube-vip"),
+    ]);
     let flag = run_args(&["run", "--interface", "from-flag"], &all);
     assert_eq!(flag.interface.as_deref(), Some("from-flag"));
-    assert_eq!(run_args(&["run"], &all).interface.as_deref(), Some("from-vip"));
+    assert_eq!(
+        run_args(&["run"], &all).interface.as_deref(),
+        Some("from-vip")
+    );
     let alias_only = env_map(&[("vip_interface", "from-kube-vip")]);
-    assert_eq!(run_args(&["run"], &alias_only).interface.as_deref(), Some("from-kube-vip"));
+    assert_eq!(
+        run_args(&["run"], &alias_only).interface.as_deref(),
+        Some("from-kube-vip")
+    );
     // An empty VIP_ variable counts as unset, as a manifest's `value: ""` means.
     let empty = env_map(&[("VIP_INTERFACE", ""), ("vip_interface", "from-kube-vip")]);
-    assert_eq!(run_args(&["run"], &empty).interface.as_deref(), Some("from-kube-vip"));
+    assert_eq!(
+        run_args(&["run"], &empty).interface.as_deref(),
+        Some("from-kube-vip")
+    );
 }
 
 #[test]
@@ -171,7 +182,18 @@ fn precedence_holds_for_lists_and_durations() {
         ("VIP_RENEW_DEADLINE", "4s"),
         ("vip_renewdeadline", "2"),
     ]);
-    let args = run_args(&["run", "--address", "192.0.2.10", "--address", "192.0.2.11", "--lease-duration", "10s"], &env);
+    let args = run_args(
+        &[
+            "run",
+            "--address",
+            "192.0.2.10",
+            "--address",
+            "192.0.2.11",
+            "--lease-duration",
+            "10s",
+        ],
+        &env,
+    );
     assert_eq!(args.address, vec!["192.0.2.10", "192.0.2.11"]);
     assert_eq!(args.lease_duration, "10s");
     assert_eq!(args.renew_deadline, "4s");
@@ -191,16 +213,29 @@ fn cp_enable_implies_discovery_only_without_explicit_backends() {
     // Both given explicitly by the user is a conflict, reported by validation.
     let both = env_map(&[("VIP_DISCOVER_BACKENDS", "true")]);
     let error = run_config(&[MINIMAL, &[]].concat(), &both).unwrap_err();
-    assert!(matches!(error, ConfigError::Conflict { first: s::BACKENDS, second: s::DISCOVER_BACKENDS, .. }));
+    assert!(matches!(
+        error,
+        ConfigError::Conflict {
+            first: s::BACKENDS,
+            second: s::DISCOVER_BACKENDS,
+            ..
+        }
+    ));
 }
 
 #[test]
 fn unknown_vip_variables_warn_once_each() {
-    let env = env_map(&[("VIP_INTERFAC", "eth0"), ("VIP_SERVICE_HOST", "10.96.0.9"), ("PATH", "/bin")]);
+    let env = env_map(&[
+        ("VIP_INTERFAC", "eth0"),
+        ("VIP_SERVICE_HOST", "10.96.0.9"),
+        ("PATH", "/bin"),
+    ]);
     let parsed = parse(MINIMAL, &env).unwrap();
     let expected: Vec<ConfigWarning> = ["VIP_INTERFAC", "VIP_SERVICE_HOST"]
         .iter()
-        .map(|name| ConfigWarning::UnknownVipVariable { variable: name.to_string() })
+        .map(|name| ConfigWarning::UnknownVipVariable {
+            variable: name.to_string(),
+        })
         .collect();
     assert_eq!(parsed.warnings, expected);
 }
@@ -213,99 +248,56 @@ fn bad_enum_values_and_unknown_flags_are_usage_errors() {
     let bad_flag = parse(&["run", "--no-such-flag"], &BTreeMap::new()).unwrap_err();
     assert_eq!(bad_flag.exit_code(), EXIT_USAGE);
     let bad_alias = parse(MINIMAL, &env_map(&[("vip_retryperiod", "1.5")])).unwrap_err();
-    assert!(matches!(bad_alias, CliError::KubeVipEnv(KubeVipEnvError::InvalidValue { variable: "vip_retryperiod", .. })));
+    assert!(matches!(
+        bad_alias,
+        CliError::KubeVipEnv(KubeVipEnvError::InvalidValue {
+            variable: "vip_retryperiod",
+            ..
+        })
+    ));
     assert_eq!(bad_alias.exit_code(), EXIT_USAGE);
 }
 
 #[test]
 fn status_and_manifest_parse_into_their_structs() {
     let env = env_map(&[("VIP_BPFFS_DIR", "/sys/fs/bpf/x")]);
-    let status = parse(&["status", "--format", "json"], &env).unwrap().cli.command;
+    let status = parse(&["status", "--format", "json"], &env)
+        .unwrap()
+        .cli
+        .command;
     let expected = StatusArgs {
         bpffs_dir: PathBuf::from("/sys/fs/bpf/x"),
         format: OutputFormat::Json,
-        log: LogArgs { log_format: LogFormat::Text, log_level: LogLevel::Info },
+        log: LogArgs {
+            log_format: LogFormat::Text,
+            log_level: LogLevel::Info,
+        },
     };
     assert_eq!(status, CliCommand::Status(expected));
 
-    let args = ["manifest", "daemonset", "--image", "registry.example/vip-agent:1", "--interface", "eth0"];
-    let manifest = parse(&args, &env_map(&[("address", "192.0.2.10"), ("VIP_NAMESPACE", "vip")])).unwrap();
-    let CliCommand::Manifest(manifest) = manifest.cli.command else { panic!("not manifest") };
+    let args = [
+        "manifest",
+        "daemonset",
+        "--image",
+        "registry.example/vip-agent:1",
+        "--interface",
+        "eth0",
+    ];
+    let manifest = parse(
+        &args,
+        &env_map(&[("address", "192.0.2.10"), ("VIP_NAMESPACE", "vip")]),
+    )
+    .unwrap();
+    let CliCommand::Manifest(manifest) = manifest.cli.command else {
+        panic!("not manifest")
+    };
     assert_eq!(manifest.kind, ManifestKind::Daemonset);
-    assert_eq!(manifest.image.as_deref(), Some("registry.example/vip-agent:1"));
+    assert_eq!(
+        manifest.image.as_deref(),
+        Some("registry.example/vip-agent:1")
+    );
     assert_eq!(manifest.namespace, "vip");
     assert_eq!(manifest.run.interface.as_deref(), Some("eth0"));
     assert_eq!(manifest.run.address, vec!["192.0.2.10"]);
     assert!(parse(&["manifest", "deployment"], &BTreeMap::new()).is_err());
-}
-
-/// Every flag of `run`, which `--help` must list with its env name.
-const RUN_SETTINGS: &[Setting] = &[
-    s::INTERFACE, s::ADDRESS, s::PORT, s::BACKENDS, s::DISCOVER_BACKENDS, s::BACKEND_PORT,
-    s::ELECTION, s::LEASE_NAME, s::LEASE_NAMESPACE, s::LEASE_DURATION, s::RENEW_DEADLINE,
-    s::RETRY_PERIOD, s::KUBECONFIG, s::NODE_NAME, s::METRICS_ADDR, s::XDP_MODE, s::HEALTH_PATH,
-    s::HEALTH_CA_FILE, s::HEALTH_INSECURE, s::HEALTH_TIMEOUT, s::HEALTH_INTERVAL, s::HEALTH_RISE,
-    s::HEALTH_FALL, s::MAGLEV_SIZE, s::HASH_SEED, s::BPFFS_DIR, s::KEEP_FORWARDING_ON_EXIT,
-    s::GARP_INTERVAL, s::LOG_FORMAT, s::LOG_LEVEL,
-];
-
-fn help_of(args: &[&str]) -> String {
-    let error = parse(args, &BTreeMap::new()).unwrap_err();
-    assert_eq!(error.exit_code(), 0, "help is not a failure");
-    let CliError::Usage(error) = error else { panic!("help comes from clap") };
-    error.render().to_string()
-}
-
-#[test]
-fn run_help_lists_every_flag_with_env_name_and_kube_vip_alias() {
-    let help = help_of(&["run", "--help"]);
-    for setting in RUN_SETTINGS {
-        assert!(help.contains(&format!("--{}", setting.long)), "--{} missing:\n{help}", setting.long);
-        assert!(help.contains(&format!("[env: {}=", setting.env)), "{} missing:\n{help}", setting.env);
-    }
-    for hint in ["[kube-vip: vip_interface]", "[kube-vip: address, vip_address]", "[kube-vip: lb_port, port]",
-        "[kube-vip: vip_leaseduration]", "[kube-vip: cp_enable]", "[kube-vip: prometheus_server]"] {
-        assert!(help.contains(hint), "{hint} missing:\n{help}");
-    }
-    // The command has no flag outside the list above (besides --help).
-    let run = command().find_subcommand("run").unwrap().clone();
-    let flags: Vec<&str> = run.get_arguments().filter_map(Arg::get_long).filter(|long| *long != "help").collect();
-    assert_eq!(flags.len(), RUN_SETTINGS.len(), "{flags:?}");
-}
-
-#[test]
-fn status_and_manifest_help_show_env_names() {
-    let status = help_of(&["status", "--help"]);
-    assert!(status.contains("[env: VIP_FORMAT=") && status.contains("[env: VIP_BPFFS_DIR="), "{status}");
-    let manifest = help_of(&["manifest", "--help"]);
-    assert!(manifest.contains("[env: VIP_IMAGE=") && manifest.contains("[env: VIP_NAMESPACE="), "{manifest}");
-    assert!(help_of(&["--version"]).contains("vip-agent"));
-}
-
-#[test]
-fn setting_display_names_flag_env_and_aliases() {
-    assert_eq!(s::INTERFACE.to_string(), "--interface (VIP_INTERFACE, kube-vip vip_interface)");
-    assert_eq!(s::HASH_SEED.to_string(), "--hash-seed (VIP_HASH_SEED)");
-}
-
-#[test]
-fn durations_accept_seconds_fractions_and_units() {
-    let cases = [
-        ("5", Ok(Duration::from_secs(5))),
-        ("0.5", Ok(Duration::from_millis(500))),
-        ("500ms", Ok(Duration::from_millis(500))),
-        ("1.5s", Ok(Duration::from_millis(1500))),
-        ("2m", Ok(Duration::from_secs(120))),
-        (".25", Ok(Duration::from_millis(250))),
-        ("0.000000001", Ok(Duration::from_nanos(1))),
-        ("", Err(DurationSyntaxError::MissingNumber)),
-        ("-1", Err(DurationSyntaxError::MissingNumber)),
-        ("5h", Err(DurationSyntaxError::UnknownUnit)),
-        ("1.2.3", Err(DurationSyntaxError::Malformed)),
-        ("0.0000000001", Err(DurationSyntaxError::TooPrecise)),
-        ("99999999999999999999999999m", Err(DurationSyntaxError::TooLarge)),
-    ];
-    for (text, expected) in cases {
-        assert_eq!(parse_duration(text), expected, "{text:?}");
-    }
 }
