@@ -27,6 +27,8 @@ pub mod map_names {
 
 /// Name of the XDP program in the object file.
 pub const PROGRAM_NAME: &str = "vip_xdp";
+/// An empty XDP program in the same object: the baseline of the data-path benchmark.
+pub const EMPTY_PROGRAM_NAME: &str = "vip_empty";
 
 pub const MAX_VIPS: u32 = 16;
 pub const MAX_SERVICES: u32 = 16;

@@ -72,6 +72,12 @@ mod program {
         }
     }
 
+    /// An empty program, loaded only as the baseline of `cargo xtask bench-xdp`.
+    #[xdp]
+    pub fn vip_empty(_ctx: XdpContext) -> u32 {
+        aya_ebpf::bindings::xdp_action::XDP_PASS
+    }
+
     #[panic_handler]
     fn panic(_info: &core::panic::PanicInfo) -> ! {
         loop {}

@@ -112,9 +112,11 @@ impl Candidate {
         within: Duration,
         condition: impl FnMut(&Leadership) -> bool,
     ) -> Leadership {
-        let waited = tokio::time::timeout(within, self.leadership.wait_for(condition)).await;
+        let waited = tokio::time::timeout(within, self.leadership.wait_for(condition))
+            .await
+            .map(|result| result.map(|leadership| leadership.clone()));
         match waited {
-            Ok(Ok(leadership)) => leadership.clone(),
+            Ok(Ok(leadership)) => leadership,
             Ok(Err(_closed)) => panic!("{}: elector ended while waiting for {what}", self.identity),
             Err(_elapsed) => panic!(
                 "{}: not {what} within {within:?}; last {:?}",
@@ -125,7 +127,8 @@ impl Candidate {
     }
 
     async fn wait_leader(&mut self) -> Leadership {
-        self.wait_until("leader", SOON, |state| state.is_leader).await
+        self.wait_until("leader", SOON, |state| state.is_leader)
+            .await
     }
 
     /// Cancels the elector and waits for it to release and finish.

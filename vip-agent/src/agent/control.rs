@@ -1,0 +1,133 @@
+//! The reconcile loop: every change of leadership, health or backend location (and a
+//! steady tick that refreshes the announce deadline) recomputes the desired map contents
+//! and writes what differs.
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info, warn};
+use vip_common::Reason;
+
+use super::{backends::Locations, clock::monotonic_ns};
+use crate::{
+    announce::AnnounceStats,
+    dataplane::Dataplane,
+    health::HealthMap,
+    http::{AgentStatus, Metrics},
+    reconcile::{desired_state, BackendIds, BackendView, NodeConfig, Observed},
+};
+
+const TICK: Duration = Duration::from_millis(250);
+/// How long the XDP program keeps answering ARP/NDP without a refresh: a wedged agent
+/// gives the VIP up by itself after this.
+pub const ANNOUNCE_LEASE: Duration = Duration::from_secs(2);
+
+pub struct Inputs {
+    pub leader: watch::Receiver<bool>,
+    pub health: watch::Receiver<HealthMap>,
+    pub locations: watch::Receiver<Locations>,
+}
+
+pub struct ControlLoop {
+    pub dataplane: Dataplane,
+    pub node: NodeConfig,
+    pub backends: Vec<IpAddr>,
+    pub metrics: Metrics,
+    pub status: Arc<AgentStatus>,
+    pub announce_stats: Arc<AnnounceStats>,
+}
+
+impl ControlLoop {
+    /// Runs until `shutdown`; returns the data plane so the caller decides how to leave it.
+    pub async fn run(mut self, mut inputs: Inputs, shutdown: CancellationToken) -> Dataplane {
+        let mut ids = BackendIds::default();
+        let ids = ids.assign(&self.backends.iter().copied().collect::<BTreeSet<_>>());
+        let mut tick = tokio::time::interval(TICK);
+        let mut was_leader = false;
+        let mut reported = Reported::default();
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                _ = inputs.leader.changed() => {}
+                _ = inputs.health.changed() => {}
+                _ = inputs.locations.changed() => {}
+                _ = tick.tick() => self.export_counters(&ids, &inputs.health.borrow(), &mut reported),
+            }
+            let started = Instant::now();
+            let is_leader = *inputs.leader.borrow();
+            let observed = Observed {
+                is_leader,
+                announce_deadline_ns: monotonic_ns() + ANNOUNCE_LEASE.as_nanos() as u64,
+                backends: self.backend_views(&ids, &inputs.health.borrow(), &inputs.locations.borrow()),
+            };
+            match desired_state(&self.node, &observed).map(|d| self.dataplane.apply(&d)) {
+                Ok(Ok(())) => self.status.mark_reconciled(),
+                Ok(Err(e)) => error!(error = %e, "writing the XDP maps failed"),
+                Err(e) => error!(error = %e, "computing the desired state failed"),
+            }
+            if is_leader != was_leader {
+                self.metrics.is_leader.set(i64::from(is_leader));
+                self.metrics.leader_transitions_total.inc();
+                if is_leader {
+                    self.metrics.last_failover_seconds.set(started.elapsed().as_secs_f64());
+                }
+                info!(is_leader, programmed_in = ?started.elapsed(), "leadership changed");
+                was_leader = is_leader;
+            }
+            self.metrics.reconcile_total.inc();
+            self.status.heartbeat();
+        }
+        self.dataplane
+    }
+
+    fn backend_views(
+        &self,
+        ids: &BTreeMap<IpAddr, u32>,
+        health: &HealthMap,
+        locations: &Locations,
+    ) -> BTreeMap<IpAddr, BackendView> {
+        ids.iter()
+            .map(|(&ip, &id)| {
+                let location = locations.get(&ip).copied().unwrap_or_default();
+                let healthy = health.get(&ip).is_some_and(|h| h.is_healthy());
+                (ip, BackendView { id, mac: location.mac, local: location.local, healthy })
+            })
+            .collect()
+    }
+
+    fn export_counters(&self, ids: &BTreeMap<IpAddr, u32>, health: &HealthMap, reported: &mut Reported) {
+        if let Ok(totals) = self.dataplane.reason_totals() {
+            let mut conflicts = 0;
+            for (reason, counter) in totals {
+                self.metrics.set_xdp_verdict_total(reason.label(), counter.packets);
+                if matches!(reason, Reason::ArpConflict | Reason::NdpConflict) {
+                    conflicts += counter.packets;
+                }
+            }
+            if conflicts > reported.conflicts {
+                warn!(new = conflicts - reported.conflicts, "another MAC claims a VIP this node announces");
+                self.metrics.arp_conflicts_total.inc_by(conflicts - reported.conflicts);
+            }
+            reported.conflicts = conflicts;
+        }
+        for (&ip, &id) in ids {
+            if let Ok(c) = self.dataplane.backend_total(id) {
+                self.metrics.set_backend_traffic(ip, c.packets, c.bytes);
+            }
+            self.metrics.set_backend_healthy(ip, health.get(&ip).is_some_and(|h| h.is_healthy()));
+        }
+        let sent = self.announce_stats.frames_sent();
+        self.metrics.garp_sent_total.inc_by(sent.saturating_sub(reported.garp));
+        reported.garp = sent;
+    }
+}
+
+/// Totals already exported, so counters advance by the difference.
+#[derive(Default)]
+struct Reported {
+    garp: u64,
+    conflicts: u64,
+}

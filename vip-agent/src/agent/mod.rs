@@ -1,0 +1,190 @@
+//! `vip-agent run`: wires host setup, the data plane, health checks, election,
+//! announcements, the reconcile loop and the HTTP endpoints together, with one shutdown
+//! path (SIGTERM/SIGINT).
+mod backends;
+pub mod clock;
+mod control;
+mod leadership;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use prometheus::Registry;
+use tokio::{sync::watch, task::JoinSet};
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::{
+    announce::{AnnounceSchedule, Announcer, InterfaceSelector, InterfaceSender, MacAddr},
+    config::{BackendSource, HealthCheckConfig, RunConfig, XdpMode},
+    dataplane::{Dataplane, LoadOptions},
+    health::{HealthChecker, HealthSettings, HealthState, TlsVerification},
+    host::{HostConfig, HostSetup, Netlink},
+    http::{self, AgentStatus, Metrics},
+    reconcile::NodeConfig,
+};
+pub use control::ANNOUNCE_LEASE;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    #[error("host setup: {0}")]
+    Host(#[from] crate::host::HostError),
+    #[error("data plane: {0}")]
+    Dataplane(#[from] crate::dataplane::DataplaneError),
+    #[error("attaching XDP to {interface} in {mode} mode: {source}")]
+    Attach { interface: String, mode: &'static str, source: crate::dataplane::DataplaneError },
+    #[error("health checks: {0}")]
+    Health(#[from] crate::health::HealthError),
+    #[error("announcements: {0}")]
+    Announce(#[from] crate::announce::AnnounceError),
+    #[error("metrics endpoint: {0}")]
+    Http(#[from] crate::http::HttpError),
+    #[error("leader election: {0}")]
+    Election(#[from] crate::election::ElectionError),
+    #[error("--discover-backends is not implemented yet; list the API servers with --backends")]
+    DiscoveryUnsupported,
+    #[error("installing the signal handler: {0}")]
+    Signal(std::io::Error),
+}
+
+pub async fn run(config: RunConfig) -> Result<(), AgentError> {
+    let BackendSource::Static(backends) = config.backends.clone() else {
+        return Err(AgentError::DiscoveryUnsupported);
+    };
+    let shutdown = CancellationToken::new();
+    spawn_signal_handler(shutdown.clone())?;
+    // Interface and VIP checks happen inside apply before anything changes on the host.
+    let mut host = HostSetup::apply_with(
+        Netlink::connect()?,
+        &HostConfig { interface: config.interface.clone(), vips: config.vips.clone() },
+    )
+    .await?;
+    let result = run_on_host(&config, &host, backends, shutdown).await;
+    match result {
+        Ok(dataplane) if config.keep_forwarding_on_exit => {
+            info!("keeping the VIP on lo and XDP forwarding attached (--keep-forwarding-on-exit)");
+            // Leaking the loaded program keeps it attached after this process exits only
+            // when pinned; without pinning the kernel detaches it with our last fd.
+            drop(dataplane);
+            Ok(())
+        }
+        Ok(dataplane) => {
+            drop(dataplane);
+            host.cleanup().await?;
+            info!("XDP detached and host changes undone");
+            Ok(())
+        }
+        Err(e) => {
+            if let Err(cleanup) = host.cleanup().await {
+                warn!(error = %cleanup, "undoing host changes after a failure");
+            }
+            Err(e)
+        }
+    }
+}
+
+async fn run_on_host(
+    config: &RunConfig,
+    host: &HostSetup,
+    backends: Vec<std::net::IpAddr>,
+    shutdown: CancellationToken,
+) -> Result<Dataplane, AgentError> {
+    let interface = host.interface().clone();
+    let mut dataplane = Dataplane::load(LoadOptions { ring_size: config.maglev_size, ..Default::default() })?;
+    attach(&mut dataplane, &interface.name, config.xdp_mode)?;
+
+    let registry = Registry::new();
+    let metrics = Metrics::register(&registry)?;
+    let status = Arc::new(AgentStatus::new(Duration::from_secs(10)));
+    status.set_data_plane_attached(true);
+    let mut tasks = JoinSet::new();
+    if let Some(addr) = config.metrics_addr {
+        let listener = http::bind(addr).await?;
+        tasks.spawn(http::serve_listener(listener, registry, Arc::clone(&status), shutdown.clone()));
+    }
+
+    let (backends_tx, backends_rx) = watch::channel(backends.clone());
+    let checker = HealthChecker::new(health_settings(&config.health, config.backend_port))?;
+    let health = checker.subscribe();
+    tasks.spawn(checker.run(backends_rx, shutdown.clone()));
+
+    let (locations_tx, locations) = watch::channel(Default::default());
+    tasks.spawn(backends::track(Netlink::connect()?, interface.index, backends.clone(), locations_tx, shutdown.clone()));
+
+    let leader = leadership::start(config, &mut tasks, shutdown.clone()).await?;
+
+    let sender = InterfaceSender::open(&InterfaceSelector::Index(interface.index))?;
+    let schedule = AnnounceSchedule { refresh_interval: Some(config.garp_interval), ..Default::default() };
+    let announcer = Announcer::new(sender, MacAddr(interface.mac), &config.vips, schedule);
+    let announce_stats = announcer.stats();
+    tasks.spawn(announcer.run(leader.clone(), shutdown.clone()));
+
+    let control = control::ControlLoop {
+        dataplane,
+        node: NodeConfig {
+            vips: config.vips.clone(),
+            service_ports: config.service_ports.clone(),
+            ring_size: config.maglev_size,
+            hash_seed: config.hash_seed,
+            ifindex: interface.index,
+            mac: interface.mac,
+        },
+        backends,
+        metrics,
+        status,
+        announce_stats,
+    };
+    info!(interface = %interface.name, vips = ?config.vips, "vip-agent running");
+    let dataplane = control.run(control::Inputs { leader, health, locations }, shutdown.clone()).await;
+    // Stop announcing at once; the elector releases its lease while the tasks wind down.
+    drop(backends_tx);
+    while tasks.join_next().await.is_some() {}
+    Ok(dataplane)
+}
+
+fn attach(dataplane: &mut Dataplane, interface: &str, mode: XdpMode) -> Result<(), AgentError> {
+    use aya::programs::XdpMode as Aya;
+    let attempt = |d: &mut Dataplane, aya: Aya, name: &'static str| {
+        d.attach(interface, aya).map_err(|source| AgentError::Attach { interface: interface.to_owned(), mode: name, source })
+    };
+    match mode {
+        XdpMode::Driver => attempt(dataplane, Aya::Driver, "driver"),
+        XdpMode::Skb => attempt(dataplane, Aya::Skb, "skb"),
+        XdpMode::Auto => attempt(dataplane, Aya::Driver, "driver").or_else(|e| {
+            warn!(error = %e, "native XDP unavailable; falling back to generic (skb) mode, which is slower");
+            attempt(dataplane, Aya::Skb, "skb")
+        }),
+    }
+}
+
+fn health_settings(config: &HealthCheckConfig, port: u16) -> HealthSettings {
+    let defaults = HealthSettings::default();
+    HealthSettings {
+        path: config.path.clone(),
+        port,
+        tls: match (&config.ca_file, config.insecure) {
+            (_, true) => TlsVerification::InsecureSkipVerify,
+            (Some(ca), false) => TlsVerification::CaFile(ca.clone()),
+            (None, false) => defaults.tls,
+        },
+        timeout: config.timeout,
+        interval: config.interval,
+        rise: config.rise,
+        fall: config.fall,
+        initial_state: HealthState::Unhealthy,
+    }
+}
+
+fn spawn_signal_handler(shutdown: CancellationToken) -> Result<(), AgentError> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).map_err(AgentError::Signal)?;
+    let mut int = signal(SignalKind::interrupt()).map_err(AgentError::Signal)?;
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = term.recv() => info!("SIGTERM: releasing leadership and shutting down"),
+            _ = int.recv() => info!("SIGINT: releasing leadership and shutting down"),
+        }
+        shutdown.cancel();
+    });
+    Ok(())
+}

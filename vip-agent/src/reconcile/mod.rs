@@ -1,0 +1,131 @@
+//! The one pure function between what the agent observes and what the maps hold:
+//! (leadership, backend health and addresses, configuration) in, `DesiredState` out.
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+use vip_common::{
+    Backend, IpKey, ServiceKey, Settings, ANNOUNCE_ON, BACKEND_ACTIVE, BACKEND_LOCAL, PROTO_TCP,
+};
+
+use crate::{dataplane::DesiredState, maglev};
+
+/// What does not change while the agent runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeConfig {
+    pub vips: Vec<IpAddr>,
+    pub service_ports: Vec<u16>,
+    pub ring_size: u32,
+    pub hash_seed: u32,
+    pub ifindex: u32,
+    pub mac: [u8; 6],
+}
+
+/// One API server as the agent knows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BackendView {
+    /// Stable slot in the BACKENDS map (see `BackendIds`).
+    pub id: u32,
+    /// Resolved MAC; `None` until neighbour resolution succeeds.
+    pub mac: Option<[u8; 6]>,
+    /// This node's own API server.
+    pub local: bool,
+    pub healthy: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Observed {
+    pub is_leader: bool,
+    /// CLOCK_MONOTONIC ns after which the XDP program stops answering ARP/NDP.
+    pub announce_deadline_ns: u64,
+    pub backends: BTreeMap<IpAddr, BackendView>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ReconcileError {
+    #[error("Maglev table: {0}")]
+    Maglev(#[from] maglev::MaglevError),
+}
+
+pub fn ip_key(ip: IpAddr) -> IpKey {
+    match ip {
+        IpAddr::V4(v4) => IpKey::from_v4(v4.octets()),
+        IpAddr::V6(v6) => IpKey::from_v6(v6.octets()),
+    }
+}
+
+/// Whether a backend may take new flows: healthy and reachable (local, or MAC known).
+fn usable(b: &BackendView) -> bool {
+    b.healthy && (b.local || b.mac.is_some())
+}
+
+pub fn desired_state(config: &NodeConfig, observed: &Observed) -> Result<DesiredState, ReconcileError> {
+    let settings = Settings {
+        announce_deadline_ns: observed.announce_deadline_ns,
+        ifindex: config.ifindex,
+        announcing: if observed.is_leader { ANNOUNCE_ON } else { 0 },
+        hash_seed: config.hash_seed,
+        ring_size: config.ring_size,
+        mac: config.mac,
+        _pad: [0; 2],
+    };
+    let mut backends = BTreeMap::new();
+    let mut peer_macs = BTreeSet::new();
+    let mut members = Vec::new();
+    for (&ip, view) in &observed.backends {
+        let mut flags = 0;
+        if usable(view) {
+            flags |= BACKEND_ACTIVE;
+            members.push(maglev::Backend { key: ip, id: view.id });
+        }
+        let mac = if view.local {
+            flags |= BACKEND_LOCAL;
+            config.mac
+        } else {
+            view.mac.unwrap_or_default()
+        };
+        if let (false, Some(mac)) = (view.local, view.mac) {
+            peer_macs.insert(mac);
+        }
+        backends.insert(view.id, Backend { addr: ip_key(ip), mac, flags });
+    }
+    // Every node builds the identical ring from the same healthy set: failover keeps flows.
+    let table = maglev::build(&members, config.ring_size, config.hash_seed)?;
+    let services = config
+        .vips
+        .iter()
+        .flat_map(|&vip| config.service_ports.iter().map(move |&port| (vip, port)))
+        .map(|(vip, port)| (ServiceKey { vip: ip_key(vip), port, proto: PROTO_TCP, _pad: 0 }, table.clone()))
+        .collect();
+    Ok(DesiredState {
+        settings,
+        vips: config.vips.iter().map(|&v| ip_key(v)).collect(),
+        services,
+        backends,
+        peer_macs,
+    })
+}
+
+/// Stable backend ids: an address keeps its id while the agent runs, so flow-table entries
+/// keep pointing at the same server; freed ids are reused lowest first.
+#[derive(Clone, Debug, Default)]
+pub struct BackendIds {
+    ids: BTreeMap<IpAddr, u32>,
+}
+
+impl BackendIds {
+    /// Ids for `addresses`; addresses no longer listed release theirs.
+    pub fn assign(&mut self, addresses: &BTreeSet<IpAddr>) -> BTreeMap<IpAddr, u32> {
+        self.ids.retain(|ip, _| addresses.contains(ip));
+        for ip in addresses {
+            if !self.ids.contains_key(ip) {
+                let used: BTreeSet<u32> = self.ids.values().copied().collect();
+                let free = (0..).find(|id| !used.contains(id)).expect("fewer than u32::MAX backends");
+                self.ids.insert(*ip, free);
+            }
+        }
+        self.ids.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests;

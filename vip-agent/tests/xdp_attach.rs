@@ -1,0 +1,376 @@
+//! The XDP program attached to a real interface: a node and a client namespace on a
+//! bridge. The client's ARP/NDP for the VIP is answered with the node's MAC only while the
+//! node announces and its deadline lies ahead; other addresses are never answered. Needs
+//! root, iproute2, arping and python3 with scapy.
+use std::{
+    collections::BTreeSet,
+    fs::File,
+    net::{Ipv4Addr, Ipv6Addr},
+    path::Path,
+    process::Command,
+    sync::atomic::{AtomicUsize, Ordering},
+    time::{Duration, Instant},
+};
+
+use aya::programs::XdpMode;
+use nix::sched::{setns, CloneFlags};
+use vip_agent::{
+    dataplane::{Dataplane, DesiredState, LoadOptions},
+    host::{InterfaceInfo, Netlink},
+};
+use vip_common::{IpKey, Reason, Settings, ANNOUNCE_ON};
+
+type Mac = [u8; 6];
+
+const NODE_MAC: Mac = [0x02, 0x77, 0, 0, 0, 0x01];
+const CLIENT_MAC: Mac = [0x02, 0x77, 0, 0, 0, 0x50];
+const NODE4: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 1);
+const CLIENT4: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 50);
+const VIP4: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 100);
+/// Configured nowhere: nobody may answer for it.
+const OTHER4: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 77);
+const CLIENT6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0x77, 0, 0, 0, 0, 0x50);
+const VIP6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0x77, 0, 0, 0, 0, 0x100);
+/// Long enough for one check; the test re-arms it before each, as the agent would.
+const DEADLINE: Duration = Duration::from_secs(5);
+
+#[test]
+fn arp_and_ndp_answered_only_while_announcing() {
+    let python = python_with_scapy();
+    let clock = Monotonic::calibrate(&python);
+    let mut lab = Lab::new();
+    let node = lab.port("node", NODE_MAC);
+    let client = lab.port("client", CLIENT_MAC);
+    ip(&["-n", &node, "addr", "add", &format!("{NODE4}/24"), "dev", "eth0"]);
+    // A DSR node holds the VIPs on lo and must not answer ARP for them itself: any
+    // answer below comes from the XDP program.
+    ip(&["-n", &node, "addr", "add", &format!("{VIP4}/32"), "dev", "lo"]);
+    ip(&["-n", &node, "addr", "add", &format!("{VIP6}/128"), "dev", "lo"]);
+    dsr_sysctls(&node);
+    ip(&["-n", &client, "addr", "add", &format!("{CLIENT4}/24"), "dev", "eth0"]);
+    let client6 = format!("{CLIENT6}/64");
+    ip(&["-n", &client, "addr", "add", &client6, "dev", "eth0", "nodad"]);
+
+    let (mut dataplane, eth0) = attach(&node, |eth0| state(eth0, true, clock.now() + DEADLINE));
+    assert_eq!(eth0.mac, NODE_MAC);
+    let mut counts = Counts::new(&dataplane);
+
+    assert_eq!(arping(&client, VIP4), [NODE_MAC].into(), "VIP while announcing");
+    counts.expect_increase(&dataplane, Reason::ArpReplied);
+
+    assert_eq!(arping(&client, OTHER4), BTreeSet::new(), "an address that is no VIP");
+    counts.expect_increase(&dataplane, Reason::ArpNotVip);
+
+    apply(&mut dataplane, state(&eth0, true, clock.now() + DEADLINE));
+    let advert = solicit(&python, &client, VIP6);
+    assert_eq!(advert, Some((NODE_MAC, NODE_MAC)), "NA (source, target lladdr)");
+    counts.expect_increase(&dataplane, Reason::NdpAdvertised);
+
+    apply(&mut dataplane, state(&eth0, false, clock.now() + DEADLINE));
+    assert_eq!(arping(&client, VIP4), BTreeSet::new(), "after announcing stopped");
+    counts.expect_increase(&dataplane, Reason::ArpNotAnnouncing);
+
+    // Announcing again, but the agent stops refreshing: answers stop on their own.
+    let deadline = clock.now() + Duration::from_secs(2);
+    apply(&mut dataplane, state(&eth0, true, deadline));
+    assert_eq!(arping(&client, VIP4), [NODE_MAC].into(), "announcing again");
+    counts.expect_increase(&dataplane, Reason::ArpReplied);
+    // The margin covers the calibration error of `Monotonic`.
+    while clock.now() < deadline + 200_000_000 {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(arping(&client, VIP4), BTreeSet::new(), "after the deadline");
+    counts.expect_increase(&dataplane, Reason::ArpDeadlinePassed);
+    assert_eq!(solicit(&python, &client, VIP6), None, "NS after the deadline");
+    counts.expect_increase(&dataplane, Reason::NdpDeadlinePassed);
+}
+
+fn state(eth0: &InterfaceInfo, announcing: bool, deadline_ns: u64) -> DesiredState {
+    DesiredState {
+        settings: Settings {
+            announce_deadline_ns: deadline_ns,
+            ifindex: eth0.index,
+            announcing: if announcing { ANNOUNCE_ON } else { 0 },
+            hash_seed: 7,
+            // `apply` writes the loaded size; no service is configured here.
+            ring_size: 0,
+            mac: eth0.mac,
+            _pad: [0; 2],
+        },
+        vips: [
+            IpKey::from_v4(VIP4.octets()),
+            IpKey::from_v6(VIP6.octets()),
+        ]
+        .into(),
+        ..Default::default()
+    }
+}
+
+fn apply(dataplane: &mut Dataplane, desired: DesiredState) {
+    dataplane.apply(&desired).expect("apply the desired state");
+}
+
+/// Loads the program, configures it and attaches it to `eth0` of `netns`, from a thread in
+/// that namespace: the interface name is resolved there.
+fn attach(
+    netns: &str,
+    desired: impl FnOnce(&InterfaceInfo) -> DesiredState + Send,
+) -> (Dataplane, InterfaceInfo) {
+    in_netns(netns, || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        let eth0 = runtime
+            .block_on(async { Netlink::connect()?.interface("eth0").await })
+            .expect("look up eth0");
+        let options = LoadOptions {
+            ring_size: 251,
+            max_flows: 1024,
+        };
+        let mut dataplane = Dataplane::load(options).expect("load the XDP program (needs root)");
+        // Configured before it is attached, so it never runs half set up.
+        apply(&mut dataplane, desired(&eth0));
+        // Generic XDP: native XDP_TX on veth would need a program on the peer as well.
+        dataplane.attach("eth0", XdpMode::Skb).expect("attach");
+        (dataplane, eth0)
+    })
+}
+
+/// Reason counters seen so far, to check what each step added.
+struct Counts(Vec<(Reason, u64)>);
+
+impl Counts {
+    fn new(dataplane: &Dataplane) -> Self {
+        let totals = dataplane.reason_totals().expect("read counters");
+        Counts(totals.into_iter().map(|(r, c)| (r, c.packets)).collect())
+    }
+
+    fn expect_increase(&mut self, dataplane: &Dataplane, reason: Reason) {
+        let now = Counts::new(dataplane);
+        let get = |c: &Counts| c.0.iter().find(|(r, _)| *r == reason).map_or(0, |e| e.1);
+        assert!(
+            get(&now) > get(self),
+            "{reason:?} did not increase ({} -> {})",
+            get(self),
+            get(&now)
+        );
+        *self = now;
+    }
+}
+
+/// The MACs that answer an ARP request for `target` from the client's eth0.
+fn arping(netns: &str, target: Ipv4Addr) -> BTreeSet<Mac> {
+    let target = target.to_string();
+    // -C 1 returns at the first answer; -w bounds the wait when none comes.
+    let args = ["arping", "-i", "eth0", "-c", "2", "-C", "1", "-w", "3", &target];
+    let output = netns_exec(netns, &args);
+    // Answers read "60 bytes from 02:77:00:00:00:01 (10.77.0.100): index=0 ...".
+    output
+        .lines()
+        .filter_map(|line| line.split("bytes from ").nth(1)?.split(' ').next())
+        .map(|mac| parse_mac(mac).unwrap_or_else(|| panic!("arping printed {output:?}")))
+        .collect()
+}
+
+/// Sends a neighbour solicitation for `target` from the client's eth0 to the target's
+/// solicited-node group; returns the Ethernet source and target link-layer address of the
+/// advertisement that comes back, if one does.
+fn solicit(python: &str, netns: &str, target: Ipv6Addr) -> Option<(Mac, Mac)> {
+    const SCRIPT: &str = r#"
+import sys
+from socket import AF_INET6, inet_pton
+from scapy.all import (Ether, IPv6, ICMPv6ND_NS, ICMPv6ND_NA, ICMPv6NDOptSrcLLAddr,
+                       ICMPv6NDOptDstLLAddr, get_if_hwaddr, sendp, sniff)
+from scapy.utils6 import in6_getnsma, in6_getnsmac, inet_ntop
+iface, src, target = sys.argv[1:]
+mac = get_if_hwaddr(iface)
+group = in6_getnsma(inet_pton(AF_INET6, target))
+ns = (Ether(src=mac, dst=in6_getnsmac(group))
+      / IPv6(src=src, dst=inet_ntop(AF_INET6, group), hlim=255)
+      / ICMPv6ND_NS(tgt=target) / ICMPv6NDOptSrcLLAddr(lladdr=mac))
+def is_answer(p):
+    return ICMPv6ND_NA in p and inet_pton(AF_INET6, p[ICMPv6ND_NA].tgt) == inet_pton(AF_INET6, target)
+answers = sniff(iface=iface, lfilter=is_answer, count=1, timeout=3,
+                started_callback=lambda: sendp(ns, iface=iface, verbose=False))
+for p in answers:
+    option = p[ICMPv6NDOptDstLLAddr].lladdr if ICMPv6NDOptDstLLAddr in p else "none"
+    print("advert", p[Ether].src, option)
+"#;
+    let (src, target) = (CLIENT6.to_string(), target.to_string());
+    let output = netns_exec(netns, &[python, "-c", SCRIPT, "eth0", &src, &target]);
+    let line = output.lines().find(|l| l.starts_with("advert "))?;
+    let fields: Vec<&str> = line.split(' ').collect();
+    let mac = |i: usize| parse_mac(fields[i]).unwrap_or_else(|| panic!("bad advert {line:?}"));
+    Some((mac(1), mac(2)))
+}
+
+/// Runs a tool inside `netns`, bounded in time; returns its stdout (failure is not an
+/// error: arping exits 1 when nobody answers).
+fn netns_exec(netns: &str, args: &[&str]) -> String {
+    let output = Command::new("timeout")
+        .args(["30", "ip", "netns", "exec", netns])
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("run {args:?}: {e}"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_ne!(output.status.code(), Some(124), "{args:?} timed out: {stderr}");
+    assert!(output.status.code().is_some(), "{args:?} was killed: {stderr}");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn parse_mac(text: &str) -> Option<Mac> {
+    let bytes: Vec<u8> = text
+        .split(':')
+        .map(|b| u8::from_str_radix(b, 16).ok())
+        .collect::<Option<_>>()?;
+    bytes.try_into().ok()
+}
+
+/// `python3` on PATH may be a separate install without scapy; the distribution's has it.
+fn python_with_scapy() -> String {
+    ["python3", "/usr/bin/python3"]
+        .into_iter()
+        .find(|python| {
+            Command::new(python)
+                .args(["-c", "import scapy.all"])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .expect("python3 with scapy (Debian: python3-scapy) is needed")
+        .to_owned()
+}
+
+/// CLOCK_MONOTONIC in ns, the clock of `bpf_ktime_get_ns`, read once from python (the
+/// test's dependencies have no safe way to read it) and advanced with `Instant`. It reads
+/// ahead of the real clock by at most the time python takes to start.
+struct Monotonic {
+    base_ns: u64,
+    base: Instant,
+}
+
+impl Monotonic {
+    fn calibrate(python: &str) -> Self {
+        let base = Instant::now();
+        let script = "import time; print(time.clock_gettime_ns(time.CLOCK_MONOTONIC))";
+        let output = Command::new(python)
+            .args(["-c", script])
+            .output()
+            .expect("run python3");
+        let text = String::from_utf8_lossy(&output.stdout);
+        let base_ns = text.trim().parse().expect("CLOCK_MONOTONIC in ns");
+        Monotonic { base_ns, base }
+    }
+
+    fn now(&self) -> u64 {
+        self.base_ns + self.base.elapsed().as_nanos() as u64
+    }
+}
+
+fn dsr_sysctls(netns: &str) {
+    in_netns(netns, || {
+        for conf in ["all", "eth0"] {
+            write_sysctl(&format!("net/ipv4/conf/{conf}/arp_ignore"), "1");
+            write_sysctl(&format!("net/ipv4/conf/{conf}/arp_announce"), "2");
+        }
+    });
+}
+
+/// Writes a sysctl of the calling thread's network namespace.
+fn write_sysctl(key: &str, value: &str) {
+    let path = format!("/proc/sys/{key}");
+    std::fs::write(&path, value).unwrap_or_else(|e| panic!("write {path}: {e}"));
+}
+
+fn ip(args: &[&str]) {
+    let output = Command::new("ip").args(args).output().expect("run ip");
+    assert!(
+        output.status.success(),
+        "ip {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Runs `f` on a thread that entered `netns`: sockets it opens stay in there.
+fn in_netns<T: Send>(netns: &str, f: impl FnOnce() -> T + Send) -> T {
+    let path = format!("/run/netns/{netns}");
+    std::thread::scope(|scope| {
+        let thread = scope.spawn(|| {
+            let file = File::open(&path).unwrap_or_else(|e| panic!("open {path}: {e}"));
+            setns(&file, CloneFlags::CLONE_NEWNET).unwrap_or_else(|e| panic!("setns: {e}"));
+            f()
+        });
+        thread
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+static NEXT_LAB: AtomicUsize = AtomicUsize::new(0);
+
+/// Namespaces `vt-<pid>-<n>-<role>` around a bridge in its own namespace. Dropping the lab
+/// (also while a test panics) deletes them, and with them every veth and the bridge.
+struct Lab {
+    prefix: String,
+    names: Vec<String>,
+    bridge: String,
+}
+
+impl Lab {
+    fn new() -> Self {
+        let id = NEXT_LAB.fetch_add(1, Ordering::Relaxed);
+        let mut lab = Lab {
+            prefix: format!("vt-{}-{id}", std::process::id()),
+            names: Vec::new(),
+            bridge: String::new(),
+        };
+        lab.bridge = lab.netns("br");
+        let br = lab.bridge.as_str();
+        // Without snooping, multicast (neighbour solicitations) is flooded to every port.
+        ip(&["-n", br, "link", "add", "br0", "type", "bridge", "mcast_snooping", "0"]);
+        ip(&["-n", br, "link", "set", "br0", "up"]);
+        // Bridged frames must not meet the host's iptables/arptables rules.
+        in_netns(br, || {
+            for table in ["arptables", "iptables", "ip6tables"] {
+                let key = format!("net/bridge/bridge-nf-call-{table}");
+                if Path::new(&format!("/proc/sys/{key}")).exists() {
+                    write_sysctl(&key, "0");
+                }
+            }
+        });
+        lab
+    }
+
+    fn netns(&mut self, role: &str) -> String {
+        let name = format!("{}-{role}", self.prefix);
+        // Recorded first, so a half-made namespace is deleted too.
+        self.names.push(name.clone());
+        ip(&["netns", "add", &name]);
+        ip(&["-n", &name, "link", "set", "lo", "up"]);
+        name
+    }
+
+    /// A namespace whose `eth0` (with `mac`) is a veth plugged into the bridge.
+    fn port(&mut self, role: &str, mac: Mac) -> String {
+        let netns = self.netns(role);
+        let port = format!("p-{role}");
+        let mac = mac.map(|b| format!("{b:02x}")).join(":");
+        let br = self.bridge.as_str();
+        ip(&[
+            "-n", br, "link", "add", &port, "type", "veth", "peer", "name", "eth0", "address",
+            &mac, "netns", &netns,
+        ]);
+        ip(&["-n", br, "link", "set", &port, "master", "br0", "up"]);
+        ip(&["-n", &netns, "link", "set", "eth0", "up"]);
+        netns
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        for name in self.names.iter().rev() {
+            let _ = Command::new("ip").args(["netns", "del", name]).status();
+        }
+    }
+}
