@@ -9,5 +9,6 @@ pub mod host;
 pub mod http;
 pub mod lease_test_server;
 pub mod maglev;
+pub mod manifest;
 pub mod reconcile;
 pub mod testing;

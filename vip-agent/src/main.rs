@@ -56,7 +56,17 @@ fn main() -> ExitCode {
                 }
             }
         }
-        CliCommand::Status(_) | CliCommand::Manifest(_) => {
+        CliCommand::Manifest(args) => match vip_agent::manifest::render(&args) {
+            Ok(yaml) => {
+                print!("{yaml}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("vip-agent: {e}");
+                ExitCode::from(EXIT_USAGE as u8)
+            }
+        },
+        CliCommand::Status(_) => {
             eprintln!("vip-agent: this subcommand is not implemented yet");
             ExitCode::from(EXIT_USAGE as u8)
         }

@@ -9,12 +9,13 @@ use std::{
     path::Path,
     process::Command,
     sync::atomic::{AtomicUsize, Ordering},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use aya::programs::XdpMode;
 use nix::sched::{setns, CloneFlags};
 use vip_agent::{
+    agent::clock::monotonic_ns,
     dataplane::{Dataplane, DesiredState, LoadOptions},
     host::{InterfaceInfo, Netlink},
 };
@@ -37,7 +38,6 @@ const DEADLINE: Duration = Duration::from_secs(5);
 #[test]
 fn arp_and_ndp_answered_only_while_announcing() {
     let python = python_with_scapy();
-    let clock = Monotonic::calibrate(&python);
     let mut lab = Lab::new();
     let node = lab.port("node", NODE_MAC);
     let client = lab.port("client", CLIENT_MAC);
@@ -51,7 +51,7 @@ fn arp_and_ndp_answered_only_while_announcing() {
     let client6 = format!("{CLIENT6}/64");
     ip(&["-n", &client, "addr", "add", &client6, "dev", "eth0", "nodad"]);
 
-    let (mut dataplane, eth0) = attach(&node, |eth0| state(eth0, true, clock.now() + DEADLINE));
+    let (mut dataplane, eth0) = attach(&node, |eth0| state(eth0, true, after(DEADLINE)));
     assert_eq!(eth0.mac, NODE_MAC);
     let mut counts = Counts::new(&dataplane);
 
@@ -61,22 +61,21 @@ fn arp_and_ndp_answered_only_while_announcing() {
     assert_eq!(arping(&client, OTHER4), BTreeSet::new(), "an address that is no VIP");
     counts.expect_increase(&dataplane, Reason::ArpNotVip);
 
-    apply(&mut dataplane, state(&eth0, true, clock.now() + DEADLINE));
+    apply(&mut dataplane, state(&eth0, true, after(DEADLINE)));
     let advert = solicit(&python, &client, VIP6);
     assert_eq!(advert, Some((NODE_MAC, NODE_MAC)), "NA (source, target lladdr)");
     counts.expect_increase(&dataplane, Reason::NdpAdvertised);
 
-    apply(&mut dataplane, state(&eth0, false, clock.now() + DEADLINE));
+    apply(&mut dataplane, state(&eth0, false, after(DEADLINE)));
     assert_eq!(arping(&client, VIP4), BTreeSet::new(), "after announcing stopped");
     counts.expect_increase(&dataplane, Reason::ArpNotAnnouncing);
 
     // Announcing again, but the agent stops refreshing: answers stop on their own.
-    let deadline = clock.now() + Duration::from_secs(2);
+    let deadline = after(Duration::from_secs(2));
     apply(&mut dataplane, state(&eth0, true, deadline));
     assert_eq!(arping(&client, VIP4), [NODE_MAC].into(), "announcing again");
     counts.expect_increase(&dataplane, Reason::ArpReplied);
-    // The margin covers the calibration error of `Monotonic`.
-    while clock.now() < deadline + 200_000_000 {
+    while monotonic_ns() <= deadline {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert_eq!(arping(&client, VIP4), BTreeSet::new(), "after the deadline");
@@ -241,30 +240,9 @@ fn python_with_scapy() -> String {
         .to_owned()
 }
 
-/// CLOCK_MONOTONIC in ns, the clock of `bpf_ktime_get_ns`, read once from python (the
-/// test's dependencies have no safe way to read it) and advanced with `Instant`. It reads
-/// ahead of the real clock by at most the time python takes to start.
-struct Monotonic {
-    base_ns: u64,
-    base: Instant,
-}
-
-impl Monotonic {
-    fn calibrate(python: &str) -> Self {
-        let base = Instant::now();
-        let script = "import time; print(time.clock_gettime_ns(time.CLOCK_MONOTONIC))";
-        let output = Command::new(python)
-            .args(["-c", script])
-            .output()
-            .expect("run python3");
-        let text = String::from_utf8_lossy(&output.stdout);
-        let base_ns = text.trim().parse().expect("CLOCK_MONOTONIC in ns");
-        Monotonic { base_ns, base }
-    }
-
-    fn now(&self) -> u64 {
-        self.base_ns + self.base.elapsed().as_nanos() as u64
-    }
+/// CLOCK_MONOTONIC `delay` from now, as the agent computes its announce deadline.
+fn after(delay: Duration) -> u64 {
+    monotonic_ns() + delay.as_nanos() as u64
 }
 
 fn dsr_sysctls(netns: &str) {

@@ -43,7 +43,7 @@ pub struct ControlLoop {
 impl ControlLoop {
     /// Runs until `shutdown`; returns the data plane so the caller decides how to leave it.
     pub async fn run(mut self, mut inputs: Inputs, shutdown: CancellationToken) -> Dataplane {
-        let mut ids = BackendIds::default();
+        let mut ids = BackendIds::seeded(self.dataplane.adopted_backend_ids());
         let ids = ids.assign(&self.backends.iter().copied().collect::<BTreeSet<_>>());
         let mut tick = tokio::time::interval(TICK);
         let mut was_leader = false;
@@ -79,6 +79,11 @@ impl ControlLoop {
             }
             self.metrics.reconcile_total.inc();
             self.status.heartbeat();
+        }
+        // Stop answering ARP/NDP now rather than when the deadline lapses: the elector
+        // is releasing the lease and a peer is about to announce.
+        if let Err(e) = self.dataplane.stop_announcing() {
+            error!(error = %e, "clearing the announce flag failed");
         }
         self.dataplane
     }

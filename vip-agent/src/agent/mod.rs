@@ -2,6 +2,7 @@
 //! announcements, the reconcile loop and the HTTP endpoints together, with one shutdown
 //! path (SIGTERM/SIGINT).
 mod backends;
+mod bpffs;
 pub mod clock;
 mod control;
 mod leadership;
@@ -17,7 +18,7 @@ use tracing::{info, warn};
 use crate::{
     announce::{AnnounceSchedule, Announcer, InterfaceSelector, InterfaceSender, MacAddr},
     config::{BackendSource, HealthCheckConfig, RunConfig, XdpMode},
-    dataplane::{Dataplane, LoadOptions},
+    dataplane::{Attachment, Dataplane, LoadOptions},
     health::{HealthChecker, HealthSettings, HealthState, TlsVerification},
     host::{HostConfig, HostSetup, Netlink},
     http::{self, AgentStatus, Metrics},
@@ -43,6 +44,8 @@ pub enum AgentError {
     Election(#[from] crate::election::ElectionError),
     #[error("--discover-backends is not implemented yet; list the API servers with --backends")]
     DiscoveryUnsupported,
+    #[error("bpffs: {0}")]
+    Bpffs(String),
     #[error("installing the signal handler: {0}")]
     Signal(std::io::Error),
 }
@@ -62,13 +65,13 @@ pub async fn run(config: RunConfig) -> Result<(), AgentError> {
     let result = run_on_host(&config, &host, backends, shutdown).await;
     match result {
         Ok(dataplane) if config.keep_forwarding_on_exit => {
-            info!("keeping the VIP on lo and XDP forwarding attached (--keep-forwarding-on-exit)");
-            // Leaking the loaded program keeps it attached after this process exits only
-            // when pinned; without pinning the kernel detaches it with our last fd.
-            drop(dataplane);
+            // The pinned link and maps keep forwarding with the last tables; a restarted
+            // agent adopts them.
+            info!(pins = ?dataplane.pinned_at(), "leaving XDP forwarding and the VIP on lo in place");
             Ok(())
         }
         Ok(dataplane) => {
+            dataplane.unpin_all()?;
             drop(dataplane);
             host.cleanup().await?;
             info!("XDP detached and host changes undone");
@@ -90,8 +93,16 @@ async fn run_on_host(
     shutdown: CancellationToken,
 ) -> Result<Dataplane, AgentError> {
     let interface = host.interface().clone();
-    let mut dataplane = Dataplane::load(LoadOptions { ring_size: config.maglev_size, ..Default::default() })?;
-    attach(&mut dataplane, &interface.name, config.xdp_mode)?;
+    bpffs::ensure_mounted(&config.bpffs_dir)?;
+    let options = LoadOptions { ring_size: config.maglev_size, ..Default::default() };
+    let mut dataplane = Dataplane::load_pinned(options, Some(&config.bpffs_dir))?;
+    match attach(&mut dataplane, &interface.name, config.xdp_mode) {
+        Ok(attachment) => info!(?attachment, pins = ?dataplane.pinned_at(), "XDP program on {}", interface.name),
+        Err(e) => {
+            let _ = dataplane.unpin_all();
+            return Err(e);
+        }
+    }
 
     let registry = Registry::new();
     let metrics = Metrics::register(&registry)?;
@@ -142,10 +153,11 @@ async fn run_on_host(
     Ok(dataplane)
 }
 
-fn attach(dataplane: &mut Dataplane, interface: &str, mode: XdpMode) -> Result<(), AgentError> {
+fn attach(dataplane: &mut Dataplane, interface: &str, mode: XdpMode) -> Result<Attachment, AgentError> {
     use aya::programs::XdpMode as Aya;
     let attempt = |d: &mut Dataplane, aya: Aya, name: &'static str| {
-        d.attach(interface, aya).map_err(|source| AgentError::Attach { interface: interface.to_owned(), mode: name, source })
+        d.attach_pinned(interface, aya)
+            .map_err(|source| AgentError::Attach { interface: interface.to_owned(), mode: name, source })
     };
     match mode {
         XdpMode::Driver => attempt(dataplane, Aya::Driver, "driver"),

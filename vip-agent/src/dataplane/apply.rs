@@ -13,46 +13,57 @@ use super::{error::map_err, Dataplane, DataplaneError, DesiredState, Result};
 impl Dataplane {
     pub fn apply(&mut self, desired: &DesiredState) -> Result<()> {
         check_limits(desired, self.ring_size)?;
+        let unchanged = self.applied.as_ref().is_some_and(|prev| {
+            prev.vips == desired.vips
+                && prev.services == desired.services
+                && prev.backends == desired.backends
+                && prev.peer_macs == desired.peer_macs
+        });
+        if !unchanged {
+            self.applied = None;
+            self.write_tables(desired)?;
+        }
+        // Settings last: a first apply turns the program on only once everything is in place.
         let mut settings = desired.settings;
         settings.ring_size = self.ring_size;
-        for (&id, backend) in desired
-            .backends
-            .iter()
-            .filter(|(_, b)| b.flags & BACKEND_ACTIVE != 0)
-        {
-            self.backends
-                .set(id, backend, 0)
-                .map_err(map_err(names::BACKENDS))?;
+        self.settings.set(0, settings, 0).map_err(map_err(names::SETTINGS))?;
+        self.applied = Some(desired.clone());
+        Ok(())
+    }
+
+    /// Rewrites the last state with announcing off; forwarding is unchanged.
+    pub fn stop_announcing(&mut self) -> Result<()> {
+        match self.applied.clone() {
+            Some(mut last) => {
+                last.settings.announcing = 0;
+                self.apply(&last)
+            }
+            None => Ok(()),
+        }
+    }
+
+    fn write_tables(&mut self, desired: &DesiredState) -> Result<()> {
+        for (&id, backend) in desired.backends.iter().filter(|(_, b)| b.flags & BACKEND_ACTIVE != 0) {
+            self.backends.set(id, backend, 0).map_err(map_err(names::BACKENDS))?;
         }
         self.sync_peer_macs(&desired.peer_macs)?;
         self.sync_vips(&desired.vips)?;
         for (key, table) in &desired.services {
             self.publish_ring(key, table)?;
         }
-        let retired: Vec<ServiceKey> = self
-            .published
-            .keys()
-            .filter(|k| !desired.services.contains_key(k))
-            .copied()
-            .collect();
+        let retired: Vec<ServiceKey> =
+            self.published.keys().filter(|k| !desired.services.contains_key(k)).copied().collect();
         for key in retired {
-            self.services
-                .remove(&key)
-                .map_err(map_err(names::SERVICES))?;
+            self.services.remove(&key).map_err(map_err(names::SERVICES))?;
             self.published.remove(&key);
         }
         for id in 0..MAX_BACKENDS {
             let wanted = desired.backends.get(&id).copied().unwrap_or_default();
             if wanted.flags & BACKEND_ACTIVE == 0 {
-                self.backends
-                    .set(id, wanted, 0)
-                    .map_err(map_err(names::BACKENDS))?;
+                self.backends.set(id, wanted, 0).map_err(map_err(names::BACKENDS))?;
             }
         }
-        // Settings last: a first apply turns the program on only once everything is in place.
-        self.settings
-            .set(0, settings, 0)
-            .map_err(map_err(names::SETTINGS))
+        Ok(())
     }
 
     /// Fills the standby half of the service's ring pair, then flips to it.

@@ -3,6 +3,8 @@ mod apply;
 mod desired;
 mod error;
 pub mod object;
+mod pin;
+pub use pin::{pin_dir, Attachment, PINNED_MAPS, PIN_LAYOUT_VERSION};
 
 use aya::{
     maps::{Array, HashMap, MapData, PerCpuArray},
@@ -52,6 +54,9 @@ pub struct Dataplane {
     backend_counters: PerCpuArray<MapData, Counter>,
     /// What each service's active ring holds, to skip rewriting unchanged tables.
     published: std::collections::BTreeMap<ServiceKey, (ServiceInfo, Vec<u32>)>,
+    /// The last state written, to skip unchanged maps on the steady tick.
+    applied: Option<DesiredState>,
+    pin_dir: Option<std::path::PathBuf>,
 }
 
 fn take<T>(ebpf: &mut Ebpf, name: &'static str) -> Result<T>
@@ -67,25 +72,34 @@ where
 impl Dataplane {
     /// Loads the embedded object and the program into the kernel (not attached).
     pub fn load(options: LoadOptions) -> Result<Self> {
-        let bytes = object::bytes().ok_or(DataplaneError::ObjectMissing)?;
-        Self::load_bytes(bytes, options)
+        Self::load_pinned(options, None)
     }
 
-    fn load_bytes(bytes: &[u8], options: LoadOptions) -> Result<Self> {
-        let LoadOptions {
-            ring_size,
-            max_flows,
-        } = options;
+    /// Loads with every map pinned under a versioned directory below `pin_base`, reusing
+    /// maps a previous agent pinned there.
+    pub fn load_pinned(options: LoadOptions, pin_base: Option<&std::path::Path>) -> Result<Self> {
+        let bytes = object::bytes().ok_or(DataplaneError::ObjectMissing)?;
+        let LoadOptions { ring_size, max_flows } = options;
         if !(3..=MAX_RING_SIZE).contains(&ring_size) || !crate::maglev::is_prime(ring_size) {
-            return Err(DataplaneError::RingSize {
-                size: ring_size,
-                max: MAX_RING_SIZE,
-            });
+            return Err(DataplaneError::RingSize { size: ring_size, max: MAX_RING_SIZE });
         }
-        let mut ebpf = EbpfLoader::new()
+        let pins = pin_base.map(|base| pin_dir(base, &options));
+        let paths: Vec<(&str, std::path::PathBuf)> = match &pins {
+            Some(dir) => {
+                std::fs::create_dir_all(dir)
+                    .map_err(|source| DataplaneError::PinDir { path: dir.clone(), source })?;
+                PINNED_MAPS.iter().map(|name| (*name, dir.join(name))).collect()
+            }
+            None => Vec::new(),
+        };
+        let mut loader = EbpfLoader::new();
+        loader
             .map_max_entries(names::RING, MAX_SERVICES * 2 * ring_size)
-            .map_max_entries(names::FLOWS, max_flows)
-            .load(bytes)?;
+            .map_max_entries(names::FLOWS, max_flows);
+        for (name, path) in &paths {
+            loader.map_pin_path(name, path.as_path());
+        }
+        let mut ebpf = loader.load(bytes)?;
         let program: &mut Xdp = program_mut(&mut ebpf)?;
         program.load().map_err(|source| DataplaneError::Program {
             name: PROGRAM_NAME,
@@ -103,8 +117,32 @@ impl Dataplane {
             reason_counters: take(&mut ebpf, names::REASON_COUNTERS)?,
             backend_counters: take(&mut ebpf, names::BACKEND_COUNTERS)?,
             published: Default::default(),
+            applied: None,
+            pin_dir: pins,
             ebpf,
         })
+        .map(Self::adopt_services)
+    }
+
+    /// Services already in the (adopted) maps keep their ids; their next table goes to the
+    /// standby half, so adoption never rewrites the ring a packet may be reading.
+    fn adopt_services(mut self) -> Self {
+        let existing: Vec<(ServiceKey, ServiceInfo)> = self.services.iter().filter_map(|e| e.ok()).collect();
+        for (key, info) in existing {
+            self.published.insert(key, (info, Vec::new()));
+        }
+        self
+    }
+
+    /// Backend ids found in adopted maps, so flows pinned to them keep their meaning.
+    pub fn adopted_backend_ids(&self) -> std::collections::BTreeMap<std::net::IpAddr, u32> {
+        self.backends
+            .iter()
+            .enumerate()
+            .filter_map(|(id, b)| b.ok().map(|b| (id as u32, b)))
+            .filter(|(_, b)| b.addr != IpKey::default())
+            .map(|(id, b)| (ip_addr(&b.addr), id))
+            .collect()
     }
 
     pub fn ring_size(&self) -> u32 {
@@ -202,6 +240,13 @@ impl Dataplane {
             self.flows.remove(&key).map_err(map_err(names::FLOWS))?;
         }
         Ok(())
+    }
+}
+
+pub fn ip_addr(key: &IpKey) -> std::net::IpAddr {
+    match key.as_v4() {
+        Some(v4) => std::net::Ipv4Addr::from(v4).into(),
+        None => std::net::Ipv6Addr::from(key.addr).into(),
     }
 }
 

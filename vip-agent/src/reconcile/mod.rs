@@ -113,6 +113,11 @@ pub struct BackendIds {
 }
 
 impl BackendIds {
+    /// Starts from the ids an adopted data plane already uses.
+    pub fn seeded(ids: BTreeMap<IpAddr, u32>) -> Self {
+        Self { ids }
+    }
+
     /// Ids for `addresses`; addresses no longer listed release theirs.
     pub fn assign(&mut self, addresses: &BTreeSet<IpAddr>) -> BTreeMap<IpAddr, u32> {
         self.ids.retain(|ip, _| addresses.contains(ip));

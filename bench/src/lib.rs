@@ -1,0 +1,1 @@
+//! Lab and benchmark harness.
