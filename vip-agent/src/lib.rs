@@ -11,4 +11,5 @@ pub mod lease_test_server;
 pub mod maglev;
 pub mod manifest;
 pub mod reconcile;
+pub mod status;
 pub mod testing;

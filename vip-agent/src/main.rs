@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use tracing_subscriber::{fmt, EnvFilter};
-use vip_agent::config::{Cli, CliCommand, LogFormat, LogLevel, EXIT_USAGE};
+use vip_agent::config::{Cli, CliCommand, LogFormat, LogLevel, OutputFormat, EXIT_USAGE};
 
 fn init_tracing(format: LogFormat, level: LogLevel) {
     let default = match level {
@@ -14,7 +14,8 @@ fn init_tracing(format: LogFormat, level: LogLevel) {
         LogLevel::Trace => "trace",
     };
     let filter = EnvFilter::try_from_env("VIP_LOG").unwrap_or_else(|_| EnvFilter::new(default));
-    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
     match format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
@@ -66,9 +67,18 @@ fn main() -> ExitCode {
                 ExitCode::from(EXIT_USAGE as u8)
             }
         },
-        CliCommand::Status(_) => {
-            eprintln!("vip-agent: this subcommand is not implemented yet");
-            ExitCode::from(EXIT_USAGE as u8)
-        }
+        CliCommand::Status(args) => match vip_agent::status::read(&args.bpffs_dir) {
+            Ok(status) => {
+                match args.format {
+                    OutputFormat::Text => print!("{}", vip_agent::status::text(&status)),
+                    OutputFormat::Json => println!("{}", vip_agent::status::json(&status)),
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("vip-agent: {e}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }

@@ -35,9 +35,21 @@ type Mac = [u8; 6];
 
 /// Backend id = index. n1 announces; every node balances with the same ring.
 const NODES: [(&str, Ipv4Addr, Mac); 3] = [
-    ("n1", Ipv4Addr::new(10, 77, 0, 1), [0x02, 0x77, 0, 0, 0, 0x01]),
-    ("n2", Ipv4Addr::new(10, 77, 0, 2), [0x02, 0x77, 0, 0, 0, 0x02]),
-    ("n3", Ipv4Addr::new(10, 77, 0, 3), [0x02, 0x77, 0, 0, 0, 0x03]),
+    (
+        "n1",
+        Ipv4Addr::new(10, 77, 0, 1),
+        [0x02, 0x77, 0, 0, 0, 0x01],
+    ),
+    (
+        "n2",
+        Ipv4Addr::new(10, 77, 0, 2),
+        [0x02, 0x77, 0, 0, 0, 0x02],
+    ),
+    (
+        "n3",
+        Ipv4Addr::new(10, 77, 0, 3),
+        [0x02, 0x77, 0, 0, 0, 0x03],
+    ),
 ];
 const CLIENT: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 50);
 const CLIENT_MAC: Mac = [0x02, 0x77, 0, 0, 0, 0x50];
@@ -52,12 +64,12 @@ const TIMEOUT: Duration = Duration::from_secs(5);
 fn connections_spread_evenly_and_stay_on_their_backend() {
     let mut lab = Lab::new();
     let client = lab.port("client", CLIENT_MAC);
-    ip(&["-n", &client, "addr", "add", &format!("{CLIENT}/24"), "dev", "eth0"]);
+    ip(&format!("-n {client} addr add {CLIENT}/24 dev eth0"));
     let mut nodes = Vec::new();
     for (name, addr, mac) in NODES {
         let netns = lab.port(name, mac);
-        ip(&["-n", &netns, "addr", "add", &format!("{addr}/24"), "dev", "eth0"]);
-        ip(&["-n", &netns, "addr", "add", &format!("{VIP}/32"), "dev", "lo"]);
+        ip(&format!("-n {netns} addr add {addr}/24 dev eth0"));
+        ip(&format!("-n {netns} addr add {VIP}/32 dev lo"));
         // Only n1's XDP program may answer ARP for the VIP, never a node's kernel.
         in_netns(&netns, || {
             for conf in ["all", "eth0"] {
@@ -105,7 +117,10 @@ fn connections_spread_evenly_and_stay_on_their_backend() {
     cluster.apply(&without_c);
     assert_eq!(ask(&mut long), "n2", "after n3 left the ring");
     let counts = new_connections(&client, 21000..21060, &without_c);
-    assert!(!counts.contains_key(NODES[c].0), "new flows reached n3: {counts:?}");
+    assert!(
+        !counts.contains_key(NODES[c].0),
+        "new flows reached n3: {counts:?}"
+    );
 
     // n2 leaves the ring but stays healthy (ACTIVE): its pinned flow stays, new flows
     // never reach it. n3 is back.
@@ -138,7 +153,10 @@ fn new_connections(
         }
         *counts.entry(answer).or_insert(0) += 1;
     }
-    assert!(wrong.is_empty(), "connections off their Maglev pick:\n{wrong:?}");
+    assert!(
+        wrong.is_empty(),
+        "connections off their Maglev pick:\n{wrong:?}"
+    );
     counts
 }
 
@@ -355,14 +373,14 @@ fn write_sysctl(key: &str, value: &str) {
     std::fs::write(&path, value).unwrap_or_else(|e| panic!("write {path}: {e}"));
 }
 
-fn ip(args: &[&str]) {
-    let output = Command::new("ip").args(args).output().expect("run ip");
-    assert!(
-        output.status.success(),
-        "ip {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&output.stderr)
-    );
+/// Runs `ip` with whitespace-separated `args`.
+fn ip(args: &str) {
+    let output = Command::new("ip")
+        .args(args.split_whitespace())
+        .output()
+        .expect("run ip");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "ip {args}: {stderr}");
 }
 
 /// Runs `f` on a thread that entered `netns`: sockets it opens stay in there.
@@ -400,8 +418,11 @@ impl Lab {
         };
         lab.bridge = lab.netns("br");
         let br = lab.bridge.as_str();
-        ip(&["-n", br, "link", "add", "br0", "type", "bridge"]);
-        ip(&["-n", br, "link", "set", "br0", "up"]);
+        // Without snooping, multicast (neighbour solicitations) is flooded to every port.
+        ip(&format!(
+            "-n {br} link add br0 type bridge mcast_snooping 0"
+        ));
+        ip(&format!("-n {br} link set br0 up"));
         // Bridged frames must not meet the host's iptables/arptables rules.
         in_netns(br, || {
             for table in ["arptables", "iptables", "ip6tables"] {
@@ -418,8 +439,8 @@ impl Lab {
         let name = format!("{}-{role}", self.prefix);
         // Recorded first, so a half-made namespace is deleted too.
         self.names.push(name.clone());
-        ip(&["netns", "add", &name]);
-        ip(&["-n", &name, "link", "set", "lo", "up"]);
+        ip(&format!("netns add {name}"));
+        ip(&format!("-n {name} link set lo up"));
         name
     }
 
@@ -429,12 +450,10 @@ impl Lab {
         let port = format!("p-{role}");
         let mac = mac.map(|b| format!("{b:02x}")).join(":");
         let br = self.bridge.as_str();
-        ip(&[
-            "-n", br, "link", "add", &port, "type", "veth", "peer", "name", "eth0", "address",
-            &mac, "netns", &netns,
-        ]);
-        ip(&["-n", br, "link", "set", &port, "master", "br0", "up"]);
-        ip(&["-n", &netns, "link", "set", "eth0", "up"]);
+        let veth = format!("{port} type veth peer name eth0 address {mac} netns {netns}");
+        ip(&format!("-n {br} link add {veth}"));
+        ip(&format!("-n {br} link set {port} master br0 up"));
+        ip(&format!("-n {netns} link set eth0 up"));
         netns
     }
 }

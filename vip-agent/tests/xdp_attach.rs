@@ -41,46 +41,49 @@ fn arp_and_ndp_answered_only_while_announcing() {
     let mut lab = Lab::new();
     let node = lab.port("node", NODE_MAC);
     let client = lab.port("client", CLIENT_MAC);
-    ip(&["-n", &node, "addr", "add", &format!("{NODE4}/24"), "dev", "eth0"]);
+    ip(&format!("-n {node} addr add {NODE4}/24 dev eth0"));
     // A DSR node holds the VIPs on lo and must not answer ARP for them itself: any
     // answer below comes from the XDP program.
-    ip(&["-n", &node, "addr", "add", &format!("{VIP4}/32"), "dev", "lo"]);
-    ip(&["-n", &node, "addr", "add", &format!("{VIP6}/128"), "dev", "lo"]);
+    ip(&format!("-n {node} addr add {VIP4}/32 dev lo"));
+    ip(&format!("-n {node} addr add {VIP6}/128 dev lo"));
     dsr_sysctls(&node);
-    ip(&["-n", &client, "addr", "add", &format!("{CLIENT4}/24"), "dev", "eth0"]);
-    let client6 = format!("{CLIENT6}/64");
-    ip(&["-n", &client, "addr", "add", &client6, "dev", "eth0", "nodad"]);
+    ip(&format!("-n {client} addr add {CLIENT4}/24 dev eth0"));
+    ip(&format!("-n {client} addr add {CLIENT6}/64 dev eth0 nodad"));
 
     let (mut dataplane, eth0) = attach(&node, |eth0| state(eth0, true, after(DEADLINE)));
     assert_eq!(eth0.mac, NODE_MAC);
     let mut counts = Counts::new(&dataplane);
 
-    assert_eq!(arping(&client, VIP4), [NODE_MAC].into(), "VIP while announcing");
+    assert_eq!(arping(&client, VIP4), Some(NODE_MAC), "announcing");
     counts.expect_increase(&dataplane, Reason::ArpReplied);
 
-    assert_eq!(arping(&client, OTHER4), BTreeSet::new(), "an address that is no VIP");
+    assert_eq!(arping(&client, OTHER4), None, "an address that is no VIP");
     counts.expect_increase(&dataplane, Reason::ArpNotVip);
 
     apply(&mut dataplane, state(&eth0, true, after(DEADLINE)));
-    let advert = solicit(&python, &client, VIP6);
-    assert_eq!(advert, Some((NODE_MAC, NODE_MAC)), "NA (source, target lladdr)");
+    // (Ethernet source, target link-layer address) of the advertisement.
+    assert_eq!(solicit(&python, &client, VIP6), Some((NODE_MAC, NODE_MAC)));
     counts.expect_increase(&dataplane, Reason::NdpAdvertised);
 
     apply(&mut dataplane, state(&eth0, false, after(DEADLINE)));
-    assert_eq!(arping(&client, VIP4), BTreeSet::new(), "after announcing stopped");
+    assert_eq!(arping(&client, VIP4), None, "after announcing stopped");
     counts.expect_increase(&dataplane, Reason::ArpNotAnnouncing);
 
     // Announcing again, but the agent stops refreshing: answers stop on their own.
     let deadline = after(Duration::from_secs(2));
     apply(&mut dataplane, state(&eth0, true, deadline));
-    assert_eq!(arping(&client, VIP4), [NODE_MAC].into(), "announcing again");
+    assert_eq!(arping(&client, VIP4), Some(NODE_MAC), "announcing again");
     counts.expect_increase(&dataplane, Reason::ArpReplied);
     while monotonic_ns() <= deadline {
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert_eq!(arping(&client, VIP4), BTreeSet::new(), "after the deadline");
+    assert_eq!(arping(&client, VIP4), None, "after the deadline");
     counts.expect_increase(&dataplane, Reason::ArpDeadlinePassed);
-    assert_eq!(solicit(&python, &client, VIP6), None, "NS after the deadline");
+    assert_eq!(
+        solicit(&python, &client, VIP6),
+        None,
+        "NS after the deadline"
+    );
     counts.expect_increase(&dataplane, Reason::NdpDeadlinePassed);
 }
 
@@ -96,11 +99,7 @@ fn state(eth0: &InterfaceInfo, announcing: bool, deadline_ns: u64) -> DesiredSta
             mac: eth0.mac,
             _pad: [0; 2],
         },
-        vips: [
-            IpKey::from_v4(VIP4.octets()),
-            IpKey::from_v6(VIP6.octets()),
-        ]
-        .into(),
+        vips: [IpKey::from_v4(VIP4.octets()), IpKey::from_v6(VIP6.octets())].into(),
         ..Default::default()
     }
 }
@@ -158,18 +157,22 @@ impl Counts {
     }
 }
 
-/// The MACs that answer an ARP request for `target` from the client's eth0.
-fn arping(netns: &str, target: Ipv4Addr) -> BTreeSet<Mac> {
+/// The MAC that answers an ARP request for `target` from the client's eth0, if any.
+fn arping(netns: &str, target: Ipv4Addr) -> Option<Mac> {
     let target = target.to_string();
     // -C 1 returns at the first answer; -w bounds the wait when none comes.
-    let args = ["arping", "-i", "eth0", "-c", "2", "-C", "1", "-w", "3", &target];
+    let args = [
+        "arping", "-i", "eth0", "-c", "2", "-C", "1", "-w", "3", &target,
+    ];
     let output = netns_exec(netns, &args);
     // Answers read "60 bytes from 02:77:00:00:00:01 (10.77.0.100): index=0 ...".
-    output
+    let mut macs: BTreeSet<Mac> = output
         .lines()
         .filter_map(|line| line.split("bytes from ").nth(1)?.split(' ').next())
         .map(|mac| parse_mac(mac).unwrap_or_else(|| panic!("arping printed {output:?}")))
-        .collect()
+        .collect();
+    assert!(macs.len() <= 1, "answers from several MACs: {output}");
+    macs.pop_first()
 }
 
 /// Sends a neighbour solicitation for `target` from the client's eth0 to the target's
@@ -213,8 +216,15 @@ fn netns_exec(netns: &str, args: &[&str]) -> String {
         .output()
         .unwrap_or_else(|e| panic!("run {args:?}: {e}"));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_ne!(output.status.code(), Some(124), "{args:?} timed out: {stderr}");
-    assert!(output.status.code().is_some(), "{args:?} was killed: {stderr}");
+    assert_ne!(
+        output.status.code(),
+        Some(124),
+        "{args:?} timed out: {stderr}"
+    );
+    assert!(
+        output.status.code().is_some(),
+        "{args:?} was killed: {stderr}"
+    );
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
@@ -260,14 +270,14 @@ fn write_sysctl(key: &str, value: &str) {
     std::fs::write(&path, value).unwrap_or_else(|e| panic!("write {path}: {e}"));
 }
 
-fn ip(args: &[&str]) {
-    let output = Command::new("ip").args(args).output().expect("run ip");
-    assert!(
-        output.status.success(),
-        "ip {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&output.stderr)
-    );
+/// Runs `ip` with whitespace-separated `args`.
+fn ip(args: &str) {
+    let output = Command::new("ip")
+        .args(args.split_whitespace())
+        .output()
+        .expect("run ip");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "ip {args}: {stderr}");
 }
 
 /// Runs `f` on a thread that entered `netns`: sockets it opens stay in there.
@@ -306,8 +316,10 @@ impl Lab {
         lab.bridge = lab.netns("br");
         let br = lab.bridge.as_str();
         // Without snooping, multicast (neighbour solicitations) is flooded to every port.
-        ip(&["-n", br, "link", "add", "br0", "type", "bridge", "mcast_snooping", "0"]);
-        ip(&["-n", br, "link", "set", "br0", "up"]);
+        ip(&format!(
+            "-n {br} link add br0 type bridge mcast_snooping 0"
+        ));
+        ip(&format!("-n {br} link set br0 up"));
         // Bridged frames must not meet the host's iptables/arptables rules.
         in_netns(br, || {
             for table in ["arptables", "iptables", "ip6tables"] {
@@ -324,8 +336,8 @@ impl Lab {
         let name = format!("{}-{role}", self.prefix);
         // Recorded first, so a half-made namespace is deleted too.
         self.names.push(name.clone());
-        ip(&["netns", "add", &name]);
-        ip(&["-n", &name, "link", "set", "lo", "up"]);
+        ip(&format!("netns add {name}"));
+        ip(&format!("-n {name} link set lo up"));
         name
     }
 
@@ -335,12 +347,10 @@ impl Lab {
         let port = format!("p-{role}");
         let mac = mac.map(|b| format!("{b:02x}")).join(":");
         let br = self.bridge.as_str();
-        ip(&[
-            "-n", br, "link", "add", &port, "type", "veth", "peer", "name", "eth0", "address",
-            &mac, "netns", &netns,
-        ]);
-        ip(&["-n", br, "link", "set", &port, "master", "br0", "up"]);
-        ip(&["-n", &netns, "link", "set", "eth0", "up"]);
+        let veth = format!("{port} type veth peer name eth0 address {mac} netns {netns}");
+        ip(&format!("-n {br} link add {veth}"));
+        ip(&format!("-n {br} link set {port} master br0 up"));
+        ip(&format!("-n {netns} link set eth0 up"));
         netns
     }
 }

@@ -24,6 +24,7 @@ use crate::{
     http::{self, AgentStatus, Metrics},
     reconcile::NodeConfig,
 };
+pub use backends::format_mac;
 pub use control::ANNOUNCE_LEASE;
 
 #[derive(Debug, thiserror::Error)]
