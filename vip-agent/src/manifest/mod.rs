@@ -66,33 +66,35 @@ impl ManifestError {
 
 /// The YAML of `args.kind` (header comment, then the objects).
 pub fn render(args: &ManifestArgs) -> Result<String, ManifestError> {
-    let kind = kind_name(args.kind);
-    let mut documents = Vec::new();
-    match args.kind {
-        ManifestKind::Daemonset => {
-            let config = validate(args)?;
-            let image = image(args, kind)?;
-            documents.push(to_value(
-                "DaemonSet",
-                workload::daemonset(args, image, &config)?,
-            )?);
-        }
-        ManifestKind::Pod => {
-            let config = validate(args)?;
-            let image = image(args, kind)?;
-            documents.push(to_value("Pod", workload::static_pod(args, image, &config)?)?);
-        }
-        ManifestKind::Rbac => {
-            validate_for_rbac(&args.run)?;
-            documents.extend(rbac::objects(args)?);
-        }
-    }
-    let mut out = header(args)?;
+    let (mut out, documents) = documents(args)?;
     for document in &documents {
         out.push_str("---\n");
         out.push_str(&yaml::to_yaml(document));
     }
     Ok(out)
+}
+
+/// The header comment and the objects, before they become YAML.
+fn documents(args: &ManifestArgs) -> Result<(String, Vec<serde_json::Value>), ManifestError> {
+    let kind = kind_name(args.kind);
+    let documents = match args.kind {
+        ManifestKind::Daemonset => {
+            let config = validate(args)?;
+            let image = image(args, kind)?;
+            let daemonset = workload::daemonset(args, image, &config)?;
+            vec![to_value("DaemonSet", daemonset)?]
+        }
+        ManifestKind::Pod => {
+            let config = validate(args)?;
+            let image = image(args, kind)?;
+            vec![to_value("Pod", workload::static_pod(args, image, &config)?)?]
+        }
+        ManifestKind::Rbac => {
+            validate_for_rbac(&args.run)?;
+            rbac::objects(args)?
+        }
+    };
+    Ok((header(args)?, documents))
 }
 
 fn kind_name(kind: ManifestKind) -> &'static str {

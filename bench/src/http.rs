@@ -1,0 +1,162 @@
+//! A minimal HTTP/1.1 client: HTTPS (certificates not verified: lab stand-ins sign their
+//! own) for the VIP and the stand-ins, plain HTTP for metrics and the Lease test server.
+//! Call it from a task on a [`crate::netns::NetnsRuntime`] so its sockets live there.
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use hyper::Request;
+use hyper_util::rt::TokioIo;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::WebPkiSupportedAlgorithms;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+    #[error("connect: {0}")]
+    Connect(std::io::Error),
+    #[error("TLS handshake: {0}")]
+    Tls(std::io::Error),
+    #[error("HTTP: {0}")]
+    Http(#[from] hyper::Error),
+    #[error("building the request: {0}")]
+    Request(#[from] hyper::http::Error),
+}
+
+/// An answer: status, the `X-Node` header (which stand-in served it) and the body.
+#[derive(Clone, Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub node: Option<String>,
+    pub body: Bytes,
+}
+
+impl Reply {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// `GET https://addr/path` on a new connection, all of it within `timeout`.
+pub async fn https_get(addr: SocketAddr, path: &str, timeout: Duration) -> Result<Reply, HttpError> {
+    let exchange = async {
+        let tcp = TcpStream::connect(addr).await.map_err(HttpError::Connect)?;
+        let _ = tcp.set_nodelay(true);
+        let name = ServerName::IpAddress(addr.ip().into());
+        let tls = TlsConnector::from(insecure_tls())
+            .connect(name, tcp)
+            .await
+            .map_err(HttpError::Tls)?;
+        exchange(tls, addr, path).await
+    };
+    tokio::time::timeout(timeout, exchange)
+        .await
+        .map_err(|_| HttpError::Timeout(timeout))?
+}
+
+/// `GET http://addr/path` on a new connection, within `timeout`.
+pub async fn http_get(addr: SocketAddr, path: &str, timeout: Duration) -> Result<Reply, HttpError> {
+    let exchange = async {
+        let tcp = TcpStream::connect(addr).await.map_err(HttpError::Connect)?;
+        exchange(tcp, addr, path).await
+    };
+    tokio::time::timeout(timeout, exchange)
+        .await
+        .map_err(|_| HttpError::Timeout(timeout))?
+}
+
+async fn exchange<S>(io: S, addr: SocketAddr, path: &str) -> Result<Reply, HttpError>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(io)).await?;
+    // Ends with the exchange: the caller's timeout or the reply drops it.
+    let connection = tokio::spawn(connection);
+    let request = Request::get(path)
+        .header(hyper::header::HOST, addr.to_string())
+        .body(Empty::<Bytes>::new())?;
+    let result = async {
+        let response = sender.send_request(request).await?;
+        let status = response.status().as_u16();
+        let node = response
+            .headers()
+            .get("x-node")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = response.into_body().collect().await?.to_bytes();
+        Ok(Reply { status, node, body })
+    }
+    .await;
+    connection.abort();
+    result
+}
+
+/// A client configuration that accepts any certificate (but still checks the handshake
+/// signatures).
+pub fn insecure_tls() -> Arc<ClientConfig> {
+    static CONFIG: OnceLock<Arc<ClientConfig>> = OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let verifier = Arc::new(AcceptAnyCertificate {
+                algorithms: provider.signature_verification_algorithms,
+            });
+            let mut config = ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .expect("ring supports the default protocol versions")
+                .dangerous()
+                .with_custom_certificate_verifier(verifier)
+                .with_no_client_auth();
+            config.alpn_protocols = vec![b"http/1.1".to_vec()];
+            Arc::new(config)
+        })
+        .clone()
+}
+
+#[derive(Debug)]
+struct AcceptAnyCertificate {
+    algorithms: WebPkiSupportedAlgorithms,
+}
+
+impl ServerCertVerifier for AcceptAnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        certificate: &CertificateDer<'_>,
+        signature: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, certificate, signature, &self.algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        certificate: &CertificateDer<'_>,
+        signature: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, certificate, signature, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
+}
