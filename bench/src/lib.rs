@@ -7,6 +7,7 @@
 //! for a lab left running by `vip-lab up`, by `vip-lab down` from the state file.
 pub mod apiserver;
 pub mod arp;
+mod binaries;
 pub mod cleanup;
 pub mod cmd;
 mod error;

@@ -32,9 +32,9 @@ pub enum AgentError {
     #[error("host setup: {0}")]
     Host(#[from] crate::host::HostError),
     #[error("data plane: {0}")]
-    Dataplane(#[from] crate::dataplane::DataplaneError),
+    Dataplane(#[from] Box<crate::dataplane::DataplaneError>),
     #[error("attaching XDP to {interface} in {mode} mode: {source}")]
-    Attach { interface: String, mode: &'static str, source: crate::dataplane::DataplaneError },
+    Attach { interface: String, mode: &'static str, source: Box<crate::dataplane::DataplaneError> },
     #[error("health checks: {0}")]
     Health(#[from] crate::health::HealthError),
     #[error("announcements: {0}")]
@@ -72,7 +72,7 @@ pub async fn run(config: RunConfig) -> Result<(), AgentError> {
             Ok(())
         }
         Ok(dataplane) => {
-            dataplane.unpin_all()?;
+            dataplane.unpin_all().map_err(Box::new)?;
             drop(dataplane);
             host.cleanup().await?;
             info!("XDP detached and host changes undone");
@@ -96,7 +96,7 @@ async fn run_on_host(
     let interface = host.interface().clone();
     bpffs::ensure_mounted(&config.bpffs_dir)?;
     let options = LoadOptions { ring_size: config.maglev_size, ..Default::default() };
-    let mut dataplane = Dataplane::load_pinned(options, Some(&config.bpffs_dir))?;
+    let mut dataplane = Dataplane::load_pinned(options, Some(&config.bpffs_dir)).map_err(Box::new)?;
     match attach(&mut dataplane, &interface.name, config.xdp_mode) {
         Ok(attachment) => info!(?attachment, pins = ?dataplane.pinned_at(), "XDP program on {}", interface.name),
         Err(e) => {
@@ -158,7 +158,7 @@ fn attach(dataplane: &mut Dataplane, interface: &str, mode: XdpMode) -> Result<A
     use aya::programs::XdpMode as Aya;
     let attempt = |d: &mut Dataplane, aya: Aya, name: &'static str| {
         d.attach_pinned(interface, aya)
-            .map_err(|source| AgentError::Attach { interface: interface.to_owned(), mode: name, source })
+            .map_err(|source| AgentError::Attach { interface: interface.to_owned(), mode: name, source: Box::new(source) })
     };
     match mode {
         XdpMode::Driver => attempt(dataplane, Aya::Driver, "driver"),

@@ -105,7 +105,7 @@ impl Dataplane {
             name: PROGRAM_NAME,
             source,
         })?;
-        Ok(Self {
+        let dataplane = Self {
             ring_size,
             settings: take(&mut ebpf, names::SETTINGS)?,
             vips: take(&mut ebpf, names::VIPS)?,
@@ -120,8 +120,8 @@ impl Dataplane {
             applied: None,
             pin_dir: pins,
             ebpf,
-        })
-        .map(Self::adopt_services)
+        };
+        Ok(dataplane.adopt_services())
     }
 
     /// Services already in the (adopted) maps keep their ids; their next table goes to the

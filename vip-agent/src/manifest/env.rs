@@ -65,7 +65,10 @@ pub fn run_settings(run: &RunArgs) -> Result<Vec<(Setting, Option<String>)>, Man
         (s::LEASE_DURATION, text(lease_duration)),
         (s::RENEW_DEADLINE, text(renew_deadline)),
         (s::RETRY_PERIOD, text(retry_period)),
-        (s::KUBECONFIG, optional_path(s::KUBECONFIG, kubeconfig.as_deref())?),
+        (
+            s::KUBECONFIG,
+            optional_path(s::KUBECONFIG, kubeconfig.as_deref())?,
+        ),
         (s::NODE_NAME, node_name.clone()),
         (s::METRICS_ADDR, text(metrics_addr)),
         (s::XDP_MODE, Some(value_name(xdp_mode))),

@@ -33,7 +33,10 @@ pub const DISCOVERY_NOTE: &str = "NOTE: this vip-agent does not implement \
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
     #[error("{setting} is required for `vip-agent manifest {kind}`")]
-    MissingImage { setting: Setting, kind: &'static str },
+    MissingImage {
+        setting: Setting,
+        kind: &'static str,
+    },
     #[error("{setting}: {value:?} is not an image reference (empty or contains whitespace)")]
     InvalidImage { setting: Setting, value: String },
     #[error(
@@ -87,7 +90,10 @@ fn documents(args: &ManifestArgs) -> Result<(String, Vec<serde_json::Value>), Ma
         ManifestKind::Pod => {
             let config = validate(args)?;
             let image = image(args, kind)?;
-            vec![to_value("Pod", workload::static_pod(args, image, &config)?)?]
+            vec![to_value(
+                "Pod",
+                workload::static_pod(args, image, &config)?,
+            )?]
         }
         ManifestKind::Rbac => {
             validate_for_rbac(&args.run)?;
@@ -147,7 +153,10 @@ fn validate_for_rbac(run: &RunArgs) -> Result<(), ManifestError> {
     Ok(())
 }
 
-pub(crate) fn to_value(kind: &'static str, object: impl Serialize) -> Result<serde_json::Value, ManifestError> {
+pub(crate) fn to_value(
+    kind: &'static str,
+    object: impl Serialize,
+) -> Result<serde_json::Value, ManifestError> {
     serde_json::to_value(object).map_err(|source| ManifestError::Serialize { kind, source })
 }
 
@@ -155,7 +164,11 @@ pub(crate) fn to_value(kind: &'static str, object: impl Serialize) -> Result<ser
 fn header(args: &ManifestArgs) -> Result<String, ManifestError> {
     let mut command = format!("vip-agent manifest {}", kind_name(args.kind));
     if let Some(image) = &args.image {
-        command.push_str(&format!(" --{} {}", s::MANIFEST_IMAGE.long, shell_word(image)));
+        command.push_str(&format!(
+            " --{} {}",
+            s::MANIFEST_IMAGE.long,
+            shell_word(image)
+        ));
     }
     if args.namespace != s::DEFAULT_MANIFEST_NAMESPACE {
         let namespace = shell_word(&args.namespace);

@@ -41,7 +41,12 @@ pub fn objects(args: &ManifestArgs) -> Result<Vec<serde_json::Value>, ManifestEr
         let role = Role {
             metadata: meta(APP_NAME, namespace),
             rules: Some(vec![
-                rule(LEASE_GROUP, "leases", Some(&run.lease_name), &["get", "update"]),
+                rule(
+                    LEASE_GROUP,
+                    "leases",
+                    Some(&run.lease_name),
+                    &["get", "update"],
+                ),
                 rule(LEASE_GROUP, "leases", None, &["create"]),
             ]),
         };

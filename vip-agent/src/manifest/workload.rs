@@ -43,7 +43,11 @@ enum Mode {
     StaticPod,
 }
 
-pub fn daemonset(args: &ManifestArgs, image: &str, config: &RunConfig) -> Result<DaemonSet, ManifestError> {
+pub fn daemonset(
+    args: &ManifestArgs,
+    image: &str,
+    config: &RunConfig,
+) -> Result<DaemonSet, ManifestError> {
     let mut spec = pod_spec(Mode::DaemonSet, args, image, config)?;
     spec.service_account_name = Some(APP_NAME.to_owned());
     spec.dns_policy = Some("ClusterFirstWithHostNet".to_owned());
@@ -75,7 +79,11 @@ pub fn daemonset(args: &ManifestArgs, image: &str, config: &RunConfig) -> Result
 
 /// For /etc/kubernetes/manifests: no service account (static pods cannot have one), the
 /// node's resolv.conf (no cluster DNS exists during `kubeadm init`).
-pub fn static_pod(args: &ManifestArgs, image: &str, config: &RunConfig) -> Result<Pod, ManifestError> {
+pub fn static_pod(
+    args: &ManifestArgs,
+    image: &str,
+    config: &RunConfig,
+) -> Result<Pod, ManifestError> {
     let mut spec = pod_spec(Mode::StaticPod, args, image, config)?;
     spec.dns_policy = Some("Default".to_owned());
     Ok(Pod {
@@ -98,7 +106,12 @@ pub fn labels() -> BTreeMap<String, String> {
     BTreeMap::from([(NAME_LABEL.to_owned(), APP_NAME.to_owned())])
 }
 
-fn pod_spec(mode: Mode, args: &ManifestArgs, image: &str, config: &RunConfig) -> Result<PodSpec, ManifestError> {
+fn pod_spec(
+    mode: Mode,
+    args: &ManifestArgs,
+    image: &str,
+    config: &RunConfig,
+) -> Result<PodSpec, ManifestError> {
     let run = effective_run_args(mode, &args.run);
     let mut volumes = vec![host_path("bpffs", BPFFS_MOUNT, "DirectoryOrCreate")];
     let mut mounts = vec![mount("bpffs", BPFFS_MOUNT, false)];
@@ -110,7 +123,10 @@ fn pod_spec(mode: Mode, args: &ManifestArgs, image: &str, config: &RunConfig) ->
     for (name, setting, file) in host_files(&run) {
         let file = path_text(setting, &file)?;
         if !Path::new(&file).is_absolute() {
-            return Err(ManifestError::RelativePath { setting, path: file.into() });
+            return Err(ManifestError::RelativePath {
+                setting,
+                path: file.into(),
+            });
         }
         if !mounts.iter().any(|m| m.mount_path == file) {
             volumes.push(host_path(name, &file, "File"));
@@ -128,16 +144,23 @@ fn pod_spec(mode: Mode, args: &ManifestArgs, image: &str, config: &RunConfig) ->
         }),
         ..Default::default()
     }];
-    env.extend(non_default_env(&run)?.into_iter().map(|(setting, value)| EnvVar {
-        name: setting.env.to_owned(),
-        value: Some(value),
-        ..Default::default()
-    }));
+    env.extend(
+        non_default_env(&run)?
+            .into_iter()
+            .map(|(setting, value)| EnvVar {
+                name: setting.env.to_owned(),
+                value: Some(value),
+                ..Default::default()
+            }),
+    );
     let (probes, ports) = match config.metrics_addr {
         Some(addr) => {
             let host = (!addr.ip().is_unspecified()).then(|| addr.ip().to_string());
             let port = i32::from(addr.port());
-            let probes = (probe("/livez", port, &host, 10, 15), probe("/readyz", port, &host, 5, 5));
+            let probes = (
+                probe("/livez", port, &host, 10, 15),
+                probe("/readyz", port, &host, 5, 5),
+            );
             let ports = vec![ContainerPort {
                 name: Some("metrics".to_owned()),
                 container_port: port,
@@ -211,7 +234,9 @@ fn host_files(run: &RunArgs) -> Vec<(&'static str, Setting, PathBuf)> {
             _ => None,
         },
     };
-    if let Some(ca) = ca.filter(|ca| !ca.starts_with("/var/run/secrets") && !ca.starts_with("/run/secrets")) {
+    if let Some(ca) =
+        ca.filter(|ca| !ca.starts_with("/var/run/secrets") && !ca.starts_with("/run/secrets"))
+    {
         files.push(("health-ca", s::HEALTH_CA_FILE, ca));
     }
     files

@@ -1,0 +1,201 @@
+//! A running lab: the topology plus the Lease test server, an API-server stand-in and a
+//! vip-agent on every node, and a client runtime to look at it all from.
+mod observe;
+mod run;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use nix::mount::{mount, MsFlags};
+
+use crate::cleanup::install_signal_cleanup;
+use crate::netns::NetnsRuntime;
+use crate::process::{Launch, NsProcess};
+use crate::topology::{create_dir, Topology, TopologySpec};
+use crate::{LabError, BRIDGE4, LEASE_PORT};
+
+pub use crate::binaries::{build_agent, Binaries, Profile};
+pub use observe::metric;
+
+/// Lease timings and health-check settings handed to every agent, as they are spelled on
+/// its command line.
+#[derive(Clone, Debug)]
+pub struct AgentSettings {
+    pub lease_duration: String,
+    pub renew_deadline: String,
+    pub retry_period: String,
+    pub health_interval: String,
+    pub health_timeout: String,
+    pub health_rise: u32,
+    pub health_fall: u32,
+    pub log_level: String,
+    pub extra_args: Vec<String>,
+}
+
+impl Default for AgentSettings {
+    /// A 1 s lease (renew 0.5 s, retry 0.2 s) and fast health checks (every 200 ms, two to
+    /// fall or rise).
+    fn default() -> Self {
+        Self {
+            lease_duration: "1s".into(),
+            renew_deadline: "500ms".into(),
+            retry_period: "200ms".into(),
+            health_interval: "200ms".into(),
+            health_timeout: "150ms".into(),
+            health_rise: 2,
+            health_fall: 2,
+            log_level: "info".into(),
+            extra_args: Vec::new(),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct LabConfig {
+    pub topology: TopologySpec,
+    pub binaries: Binaries,
+    pub agent: AgentSettings,
+    /// Processes outlive this process (`vip-lab up`); otherwise they die with it.
+    pub detached: bool,
+    /// How long `start` waits for a leader and healthy backends.
+    pub ready_timeout: Duration,
+}
+
+/// Name of the Lease the agents contend for (in kube-system).
+pub const LEASE_NAME: &str = "vip-lab";
+
+pub struct Lab {
+    pub config: LabConfig,
+    pub kubeconfig: PathBuf,
+    pub bpffs: PathBuf,
+    lease_server: Option<NsProcess>,
+    apiservers: Vec<Option<NsProcess>>,
+    agents: Vec<Option<NsProcess>>,
+    client: Option<NetnsRuntime>,
+    /// Last: the namespaces go after the processes in them.
+    topology: Topology,
+}
+
+impl Lab {
+    /// Builds the topology, starts everything and waits until the VIP answers.
+    pub fn start(config: LabConfig) -> Result<Self, LabError> {
+        install_signal_cleanup();
+        config.binaries.check()?;
+        let topology = Topology::build(config.topology.clone())?;
+        let tracker = topology.tracker();
+        let run_dir = topology.run_dir().to_owned();
+        let logs = run_dir.join("logs");
+        create_dir(tracker, &logs)?;
+        tracker.record(|r| r.trees.push(logs.clone()))?;
+        let bpffs = run_dir.join("bpffs");
+        create_dir(tracker, &bpffs)?;
+        mount(Some("bpf"), &bpffs, Some("bpf"), MsFlags::empty(), None::<&str>).map_err(|source| {
+            LabError::Sys { what: format!("mount -t bpf bpf {}", bpffs.display()), source }
+        })?;
+        tracker.record(|r| r.mounts.push(bpffs.clone()))?;
+        let kubeconfig = run_dir.join("kubeconfig");
+        tracker.record(|r| r.files.push(kubeconfig.clone()))?;
+        let url = format!("http://{BRIDGE4}:{LEASE_PORT}");
+        vip_agent::lease_test_server::write_kubeconfig(&kubeconfig, &url)
+            .map_err(|e| LabError::Other(e.to_string()))?;
+        let nodes = topology.nodes.len();
+        let client = NetnsRuntime::enter(&topology.client)?;
+        let mut lab = Lab {
+            config,
+            kubeconfig,
+            bpffs,
+            lease_server: None,
+            apiservers: (0..nodes).map(|_| None).collect(),
+            agents: (0..nodes).map(|_| None).collect(),
+            client: Some(client),
+            topology,
+        };
+        lab.start_lease_server()?;
+        for node in 0..nodes {
+            let flag = lab.unready_file(node);
+            lab.topology.tracker().record(|r| r.files.push(flag))?;
+            lab.start_apiserver(node)?;
+        }
+        lab.wait_for_apiservers()?;
+        for node in 0..nodes {
+            lab.start_agent(node)?;
+        }
+        lab.wait_until_ready(lab.config.ready_timeout)?;
+        Ok(lab)
+    }
+
+    pub fn topology(&self) -> &Topology {
+        &self.topology
+    }
+
+    pub fn nodes(&self) -> usize {
+        self.topology.nodes.len()
+    }
+
+    /// The client namespace's runtime: run probes there.
+    pub fn client(&self) -> &NetnsRuntime {
+        self.client.as_ref().expect("the client runtime lives as long as the lab")
+    }
+
+    /// `/readyz` of node `node`'s stand-in fails while this file exists.
+    pub fn unready_file(&self, node: usize) -> PathBuf {
+        let name = &self.topology.nodes[node].name;
+        self.topology.run_dir().join(format!("{name}.unready"))
+    }
+
+    fn log(&self, role: &str) -> PathBuf {
+        self.topology.run_dir().join("logs").join(format!("{role}.log"))
+    }
+
+    fn launch(&self, netns: &str, role: &str, program: &std::path::Path, args: Vec<String>) -> Launch {
+        Launch {
+            netns: netns.to_owned(),
+            role: role.to_owned(),
+            program: program.to_owned(),
+            args,
+            log: self.log(role),
+            die_with_parent: !self.config.detached,
+        }
+    }
+
+    fn spawn(&self, launch: &Launch) -> Result<NsProcess, LabError> {
+        NsProcess::spawn(self.topology.tracker(), launch)
+    }
+
+    /// Leaves everything running for `vip-lab down` (which reads the state file).
+    pub fn detach(mut self) {
+        self.topology.tracker().disarm();
+        let processes = self.agents.drain(..).chain(self.apiservers.drain(..)).chain([self.lease_server.take()]);
+        processes.flatten().for_each(NsProcess::detach);
+    }
+
+    /// The last lines of every log, for a failure message.
+    pub fn log_tails(&self, lines: usize) -> String {
+        let mut out = String::new();
+        let roles = self.agents.iter().chain(&self.apiservers).chain([&self.lease_server]);
+        for process in roles.flatten() {
+            let text = std::fs::read_to_string(process.log()).unwrap_or_default();
+            let all: Vec<&str> = text.lines().collect();
+            out += &format!("--- {} ({})\n", process.role(), process.log().display());
+            for line in &all[all.len().saturating_sub(lines)..] {
+                out += line;
+                out.push('\n');
+            }
+        }
+        out
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("vip-lab: the lab ends in a panic; last log lines:\n{}", self.log_tails(25));
+        }
+        // Processes first (each Drop kills and reaps), then the client runtime; the
+        // topology's tracker removes the rest.
+        self.agents.clear();
+        self.apiservers.clear();
+        self.lease_server = None;
+        self.client = None;
+    }
+}

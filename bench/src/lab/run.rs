@@ -1,0 +1,138 @@
+//! Starting, stopping and breaking the lab's processes and links.
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+
+use super::{Lab, LEASE_NAME};
+use crate::topology::ETH;
+use crate::{LabError, API_PORT, BRIDGE4, LEASE_PORT, METRICS_PORT, VIP4, VIP6};
+
+impl Lab {
+    pub(super) fn start_lease_server(&mut self) -> Result<(), LabError> {
+        let args = vec!["lease-server".into(), "--listen".into(), format!("{BRIDGE4}:{LEASE_PORT}")];
+        let launch = self.launch(&self.topology.bridge, "lease-server", &self.config.binaries.lab, args);
+        self.lease_server = Some(self.spawn(&launch)?);
+        Ok(())
+    }
+
+    pub fn start_apiserver(&mut self, node: usize) -> Result<(), LabError> {
+        let net = &self.topology.nodes[node];
+        let mut args = vec![
+            "--node".to_owned(),
+            net.name.clone(),
+            "--listen".to_owned(),
+            format!("0.0.0.0:{API_PORT}"),
+            "--unready-file".to_owned(),
+            self.unready_file(node).display().to_string(),
+        ];
+        let mut sans = vec![net.addr4.to_string(), VIP4.to_string()];
+        if let Some(v6) = net.addr6 {
+            sans.extend([v6.to_string(), VIP6.to_string()]);
+        }
+        for san in sans {
+            args.extend(["--san".to_owned(), san]);
+        }
+        let role = format!("apiserver-{}", net.name);
+        let launch = self.launch(&net.netns, &role, &self.config.binaries.apiserver, args);
+        self.apiservers[node] = Some(self.spawn(&launch)?);
+        Ok(())
+    }
+
+    /// The command line of node `node`'s agent.
+    pub fn agent_args(&self, node: usize) -> Vec<String> {
+        let net = &self.topology.nodes[node];
+        let s = &self.config.agent;
+        let backends: Vec<String> = self.topology.nodes.iter().map(|n| n.addr4.to_string()).collect();
+        let mut args: Vec<String> = vec!["run".into(), "--interface".into(), ETH.into()];
+        args.extend(["--address".into(), VIP4.to_string()]);
+        if self.config.topology.ipv6 {
+            args.extend(["--address".into(), VIP6.to_string()]);
+        }
+        let pairs = [
+            ("--backends", backends.join(",")),
+            ("--election", "lease".into()),
+            ("--kubeconfig", self.kubeconfig.display().to_string()),
+            ("--lease-name", LEASE_NAME.into()),
+            ("--lease-namespace", "kube-system".into()),
+            ("--lease-duration", s.lease_duration.clone()),
+            ("--renew-deadline", s.renew_deadline.clone()),
+            ("--retry-period", s.retry_period.clone()),
+            ("--node-name", net.name.clone()),
+            ("--metrics-addr", format!("0.0.0.0:{METRICS_PORT}")),
+            ("--xdp-mode", "skb".into()),
+            ("--health-interval", s.health_interval.clone()),
+            ("--health-timeout", s.health_timeout.clone()),
+            ("--health-rise", s.health_rise.to_string()),
+            ("--health-fall", s.health_fall.to_string()),
+            ("--bpffs-dir", self.bpffs.join(&net.name).display().to_string()),
+            ("--log-level", s.log_level.clone()),
+        ];
+        for (flag, value) in pairs {
+            args.extend([flag.to_owned(), value]);
+        }
+        args.push("--health-insecure".into());
+        args.extend(s.extra_args.iter().cloned());
+        args
+    }
+
+    /// Starts (or restarts) node `node`'s agent; it adopts the pinned data plane if any.
+    pub fn start_agent(&mut self, node: usize) -> Result<(), LabError> {
+        let net = &self.topology.nodes[node];
+        let role = format!("agent-{}", net.name);
+        let launch = self.launch(&net.netns, &role, &self.config.binaries.agent, self.agent_args(node));
+        self.agents[node] = Some(self.spawn(&launch)?);
+        Ok(())
+    }
+
+    /// kill -9 of node `node`'s agent: its pinned XDP program and maps stay.
+    pub fn kill_agent(&mut self, node: usize) -> Result<(), LabError> {
+        match self.agents[node].as_mut() {
+            Some(agent) => agent.kill9(),
+            None => Ok(()),
+        }
+    }
+
+    /// kill -9 of node `node`'s API-server stand-in.
+    pub fn kill_apiserver(&mut self, node: usize) -> Result<(), LabError> {
+        match self.apiservers[node].as_mut() {
+            Some(server) => server.kill9(),
+            None => Ok(()),
+        }
+    }
+
+    /// Sends SIGTERM to node `node`'s agent and returns the instant it was sent.
+    pub fn signal_agent(&self, node: usize, signal: Signal) -> Result<Instant, LabError> {
+        let agent = self.agents[node]
+            .as_ref()
+            .ok_or_else(|| LabError::Other(format!("node {node} runs no agent")))?;
+        let sent = Instant::now();
+        agent.signal(signal)?;
+        Ok(sent)
+    }
+
+    /// Waits up to `timeout` for node `node`'s agent to exit; its exit status.
+    pub fn wait_agent_exit(&mut self, node: usize, timeout: Duration) -> Option<std::process::ExitStatus> {
+        self.agents[node].as_mut()?.wait_timeout(timeout)
+    }
+
+    pub fn agent_running(&mut self, node: usize) -> bool {
+        self.agents[node].as_mut().is_some_and(|a| a.is_running())
+    }
+
+    /// Cuts node `node` off the bridge (`up = false`) or plugs it back.
+    pub fn set_link(&self, node: usize, up: bool) -> Result<(), LabError> {
+        self.topology.set_link(node, up)
+    }
+
+    /// Makes node `node`'s `/readyz` fail (or pass again).
+    pub fn set_unready(&self, node: usize, unready: bool) -> Result<(), LabError> {
+        let flag = self.unready_file(node);
+        match unready {
+            true => std::fs::write(&flag, "").map_err(LabError::io(&flag)),
+            false => match std::fs::remove_file(&flag) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(LabError::io(&flag)(e)),
+                _ => Ok(()),
+            },
+        }
+    }
+}
