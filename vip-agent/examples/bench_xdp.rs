@@ -8,7 +8,10 @@
 //! frame (ARP, NDP) are timed as single runs averaged over many calls instead, with the
 //! baseline timed the same way. Every timed run is checked: action, output frame, and the
 //! reason and backend counters, which must have moved exactly once per run.
+#[path = "bench_xdp/paths.rs"]
 mod paths;
+#[path = "bench_xdp/report.rs"]
+mod report;
 
 use anyhow::{ensure, Context, Result};
 use aya::{
@@ -76,24 +79,17 @@ impl Path {
             goal,
         }
     }
-    fn out(self, action: u32, output: Vec<u8>) -> Self {
-        Self {
-            action,
-            output,
-            ..self
-        }
+    fn out(mut self, action: u32, output: Vec<u8>) -> Self {
+        (self.action, self.output) = (action, output);
+        self
     }
-    fn backend(self, id: u32) -> Self {
-        Self {
-            backend: Some(id),
-            ..self
-        }
+    fn backend(mut self, id: u32) -> Self {
+        self.backend = Some(id);
+        self
     }
-    fn goal(self, goal: f64) -> Self {
-        Self {
-            goal: Some(goal),
-            ..self
-        }
+    fn goal(mut self, goal: f64) -> Self {
+        self.goal = Some(goal);
+        self
     }
 }
 
@@ -232,73 +228,6 @@ fn main() -> Result<()> {
             samples.push((ns, empty));
         }
     }
-    report(&bench.args, &paths, &samples);
+    report::print(&bench.args, &paths, &samples);
     Ok(())
 }
-
-fn median(values: impl Iterator<Item = f64>) -> f64 {
-    let mut v: Vec<f64> = values.collect();
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}
-
-fn report(args: &Args, paths: &[Path], samples: &[Vec<(f64, f64)>]) {
-    let label = |mode| match mode {
-        Mode::Repeat => format!("repeat {}", args.repeat),
-        Mode::Calls => format!("{} calls × repeat 1", args.calls),
-    };
-    println!(
-        "| Path | Measured as | ns/packet | empty ns | over empty ns | × empty | Goal | Verdict |"
-    );
-    println!("|---|---|---:|---:|---:|---:|---|---|");
-    for mode in [Mode::Repeat, Mode::Calls] {
-        let all = (paths.iter().zip(samples)).filter(|(p, _)| p.mode == mode);
-        let empty = median(all.flat_map(|(_, s)| s.iter().map(|x| x.1)));
-        let what = "empty XDP program (`vip_empty`, baseline)";
-        println!(
-            "| {what} | {} | {empty:.1} | {empty:.1} | 0.0 | 1.00× | — | baseline |",
-            label(mode)
-        );
-    }
-    for (path, s) in paths.iter().zip(samples) {
-        let ns = median(s.iter().map(|x| x.0));
-        let empty = median(s.iter().map(|x| x.1));
-        let over = median(s.iter().map(|x| x.0 - x.1));
-        let ratio = median(s.iter().map(|x| x.0 / x.1));
-        let (goal, verdict) = match path.goal {
-            Some(goal) => (
-                format!("≤ {goal:.1}×"),
-                if ratio <= goal { "met" } else { "MISSED" },
-            ),
-            None => ("—".to_string(), "info"),
-        };
-        let (name, how) = (path.name, label(path.mode));
-        println!("| {name} | {how} | {ns:.1} | {empty:.1} | {over:.1} | {ratio:.2}× | {goal} | {verdict} |");
-    }
-    println!();
-    println!("{}", NOTES.trim());
-}
-
-const NOTES: &str = "
-ns/packet: median over rounds of the kernel's own BPF_PROG_TEST_RUN timing (`repeat N`:
-one call, mean over N runs, reported in whole ns; `calls`: mean over single-run calls).
-empty ns: the empty program timed the same way right next to each path in each round;
-× empty and over empty ns are medians of the per-round ratio and difference. A single-run
-call also times the harness around the program (clock reads, bh disable/enable), so its
-ratios sit closer to 1 than repeat ratios; compare paths across modes by over empty ns.
-Every repeat of one call sees the frame the previous one left, so repeat is used only for
-frames the path leaves unchanged, and the \"repeated\" ARP/NS rows time what the rewritten
-reply costs on the next run (reply → pass), not the reply itself. The forwarded repeat
-rows use a bench-only backend with this node's MAC (not local): the forwarded frame is
-then its own input and every repeat forwards again (same lookups and writes as to a peer,
-whose frame a second pass would drop as not for our MAC). Counters are checked after
-every timed call: each run counted once under the named reason and backend. Flow-hit
-flows are stored under one Maglev table and timed under another that maps their ports
-elsewhere, so the backend counter shows each timed packet came from the flow table.
-Maglev ring: 65537 slots (default), flow table: 262144 entries (default).
-";

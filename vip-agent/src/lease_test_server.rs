@@ -1,7 +1,8 @@
 //! `LeaseTestServer`: a TEST STAND-IN for the kube-apiserver's Lease endpoints.
 //!
 //! It is NOT a Kubernetes API server: no TLS, no authentication, no watch, no
-//! discovery, only `coordination.k8s.io/v1` leases kept in memory. It answers
+//! discovery, only `coordination.k8s.io/v1` leases kept in memory (and a static
+//! `GET /api/v1/nodes` list for backend discovery tests). It answers
 //! the calls kube's `Api<Lease>` makes (get, create, replace, delete) with the
 //! apiserver's status codes and `Status` bodies, including optimistic
 //! concurrency on `resourceVersion`, so the elector is tested with the real
@@ -27,6 +28,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
+pub mod nodes;
 mod store;
 
 use store::{key, Reply, Store};
@@ -102,6 +104,11 @@ impl LeaseTestServer {
 
     pub fn url(&self) -> String {
         format!("http://{}", self.local_addr)
+    }
+
+    /// Nodes answered to `GET /api/v1/nodes` (backend discovery).
+    pub fn set_nodes(&self, nodes: Vec<k8s_openapi::api::core::v1::Node>) {
+        self.shared.store().nodes = nodes;
     }
 
     /// While on, every request gets 503 ServiceUnavailable.
@@ -265,6 +272,6 @@ async fn handle(
     }
     let reply = shared
         .store()
-        .answer(&parts.method, parts.uri.path(), &body);
+        .answer(&parts.method, parts.uri.path(), parts.uri.query(), &body);
     Ok(reply)
 }

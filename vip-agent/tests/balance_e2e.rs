@@ -35,30 +35,22 @@ type Mac = [u8; 6];
 
 /// Backend id = index. n1 announces; every node balances with the same ring.
 const NODES: [(&str, Ipv4Addr, Mac); 3] = [
-    (
-        "n1",
-        Ipv4Addr::new(10, 77, 0, 1),
-        [0x02, 0x77, 0, 0, 0, 0x01],
-    ),
-    (
-        "n2",
-        Ipv4Addr::new(10, 77, 0, 2),
-        [0x02, 0x77, 0, 0, 0, 0x02],
-    ),
-    (
-        "n3",
-        Ipv4Addr::new(10, 77, 0, 3),
-        [0x02, 0x77, 0, 0, 0, 0x03],
-    ),
+    ("n1", Ipv4Addr::new(10, 77, 0, 1), mac(0x01)),
+    ("n2", Ipv4Addr::new(10, 77, 0, 2), mac(0x02)),
+    ("n3", Ipv4Addr::new(10, 77, 0, 3), mac(0x03)),
 ];
 const CLIENT: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 50);
-const CLIENT_MAC: Mac = [0x02, 0x77, 0, 0, 0, 0x50];
+const CLIENT_MAC: Mac = mac(0x50);
 const VIP: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 100);
 const SERVICE_PORT: u16 = 6443;
 const RING_SIZE: u32 = 251;
 const SEED: u32 = 7;
 const CONNECTIONS: u16 = 600;
 const TIMEOUT: Duration = Duration::from_secs(5);
+
+const fn mac(last: u8) -> Mac {
+    [0x02, 0x77, 0, 0, 0, last]
+}
 
 #[test]
 fn connections_spread_evenly_and_stay_on_their_backend() {
@@ -102,20 +94,16 @@ fn connections_spread_evenly_and_stay_on_their_backend() {
     }
 
     // A long-lived connection on n2 (so n1 forwards it), from a port whose Maglev pick
-    // moves when n3 leaves if there is one: then only the flow table keeps it on n2.
+    // moves when n3 leaves: only the flow table can keep it on n2 then.
     let (b, c) = (1, 2);
     let without_c = ring(&[0, 1]);
     let port = (30000..40000)
         .find(|&p| pick(&full, p) == b && pick(&without_c, p) != b)
-        .or_else(|| (30000..40000).find(|&p| pick(&full, p) == b))
-        .expect("a port that hashes to n2");
-    let moves = pick(&without_c, port) != b;
-    println!("long-lived port {port}: Maglev moves it when n3 leaves: {moves}");
+        .expect("a port on n2 that Maglev moves when n3 leaves");
     let mut long = in_netns(&client, || connect(port));
     assert_eq!(ask(&mut long), "n2");
 
     cluster.apply(&without_c);
-    cluster.dataplanes[0].clear_flows().unwrap();
     assert_eq!(ask(&mut long), "n2", "after n3 left the ring");
     let counts = new_connections(&client, 21000..21060, &without_c);
     assert!(
@@ -332,7 +320,8 @@ impl Server {
                     Err(e) if e.kind() == ErrorKind::WouldBlock => {
                         std::thread::sleep(Duration::from_millis(5));
                     }
-                    Err(e) => panic!("accept in {name}: {e}"),
+                    // Transient (e.g. a connection reset before accept): keep serving.
+                    Err(e) => eprintln!("accept in {name}: {e}"),
                 }
             }
         });

@@ -23,15 +23,21 @@ const RETRY: Duration = Duration::from_secs(2);
 /// Known MACs are re-read this often, so a replaced node's new MAC is picked up.
 const REFRESH: Duration = Duration::from_secs(30);
 
-/// Keeps `locations` current for `backends` on `ifindex` until `shutdown`.
+/// Keeps `locations` current for the `backends` on `ifindex` until `shutdown`.
 pub async fn track(
     netlink: Netlink,
     ifindex: u32,
-    backends: Vec<IpAddr>,
+    mut backend_list: watch::Receiver<Vec<IpAddr>>,
     locations: watch::Sender<Locations>,
     shutdown: CancellationToken,
 ) {
     loop {
+        let backends = backend_list.borrow_and_update().clone();
+        locations.send_if_modified(|l| {
+            let before = l.len();
+            l.retain(|ip, _| backends.contains(ip));
+            l.len() != before
+        });
         let mut all_known = true;
         for &ip in &backends {
             let current = locations.borrow().get(&ip).copied().unwrap_or_default();
@@ -62,6 +68,7 @@ pub async fn track(
         tokio::select! {
             () = shutdown.cancelled() => return,
             () = tokio::time::sleep(wait) => {}
+            changed = backend_list.changed() => if changed.is_err() { return },
         }
     }
 }

@@ -27,6 +27,7 @@ pub const ANNOUNCE_LEASE: Duration = Duration::from_secs(2);
 
 pub struct Inputs {
     pub leader: watch::Receiver<bool>,
+    pub backends: watch::Receiver<Vec<IpAddr>>,
     pub health: watch::Receiver<HealthMap>,
     pub locations: watch::Receiver<Locations>,
 }
@@ -34,7 +35,6 @@ pub struct Inputs {
 pub struct ControlLoop {
     pub dataplane: Dataplane,
     pub node: NodeConfig,
-    pub backends: Vec<IpAddr>,
     pub metrics: Metrics,
     pub status: Arc<AgentStatus>,
     pub announce_stats: Arc<AnnounceStats>,
@@ -43,8 +43,8 @@ pub struct ControlLoop {
 impl ControlLoop {
     /// Runs until `shutdown`; returns the data plane so the caller decides how to leave it.
     pub async fn run(mut self, mut inputs: Inputs, shutdown: CancellationToken) -> Dataplane {
-        let mut ids = BackendIds::seeded(self.dataplane.adopted_backend_ids());
-        let ids = ids.assign(&self.backends.iter().copied().collect::<BTreeSet<_>>());
+        let mut id_allocator = BackendIds::seeded(self.dataplane.adopted_backend_ids());
+        let mut ids = BTreeMap::new();
         let mut tick = tokio::time::interval(TICK);
         let mut was_leader = false;
         let mut reported = Reported::default();
@@ -54,9 +54,18 @@ impl ControlLoop {
                 _ = inputs.leader.changed() => {}
                 _ = inputs.health.changed() => {}
                 _ = inputs.locations.changed() => {}
+                _ = inputs.backends.changed() => {}
                 _ = tick.tick() => self.export_counters(&ids, &inputs.health.borrow(), &mut reported),
             }
             let started = Instant::now();
+            let listed: BTreeSet<IpAddr> = inputs.backends.borrow().iter().copied().collect();
+            if listed.len() != ids.len() || !listed.iter().all(|ip| ids.contains_key(ip)) {
+                for gone in ids.keys().filter(|ip| !listed.contains(ip)) {
+                    self.metrics.remove_backend(*gone);
+                }
+                ids = id_allocator.assign(&listed);
+                info!(backends = ?ids, "backend set changed");
+            }
             let is_leader = *inputs.leader.borrow();
             let observed = Observed {
                 is_leader,

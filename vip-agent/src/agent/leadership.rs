@@ -1,4 +1,5 @@
 //! Leadership as a `watch<bool>`: from the Lease elector, or always true without election.
+use kube::Client;
 use tokio::{sync::watch, task::JoinSet};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
@@ -6,11 +7,12 @@ use tracing::info;
 use super::AgentError;
 use crate::{
     config::{Election, RunConfig},
-    election::{client_from, ElectionConfig, LeaderElector},
+    election::{ElectionConfig, LeaderElector},
 };
 
-pub async fn start(
+pub fn start(
     config: &RunConfig,
+    client: Option<Client>,
     tasks: &mut JoinSet<()>,
     shutdown: CancellationToken,
 ) -> Result<watch::Receiver<bool>, AgentError> {
@@ -24,7 +26,7 @@ pub async fn start(
         });
         return Ok(rx);
     };
-    let client = client_from(config.kubeconfig.as_deref()).await?;
+    let client = client.expect("a Lease election always has a client");
     let elector = LeaderElector::new(
         client,
         ElectionConfig {

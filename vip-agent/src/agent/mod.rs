@@ -5,6 +5,7 @@ mod backends;
 mod bpffs;
 pub mod clock;
 mod control;
+mod discovery;
 mod leadership;
 
 use std::sync::Arc;
@@ -43,8 +44,6 @@ pub enum AgentError {
     Http(#[from] crate::http::HttpError),
     #[error("leader election: {0}")]
     Election(#[from] crate::election::ElectionError),
-    #[error("--discover-backends is not implemented yet; list the API servers with --backends")]
-    DiscoveryUnsupported,
     #[error("bpffs: {0}")]
     Bpffs(String),
     #[error("installing the signal handler: {0}")]
@@ -52,9 +51,6 @@ pub enum AgentError {
 }
 
 pub async fn run(config: RunConfig) -> Result<(), AgentError> {
-    let BackendSource::Static(backends) = config.backends.clone() else {
-        return Err(AgentError::DiscoveryUnsupported);
-    };
     let shutdown = CancellationToken::new();
     spawn_signal_handler(shutdown.clone())?;
     // Interface and VIP checks happen inside apply before anything changes on the host.
@@ -63,7 +59,7 @@ pub async fn run(config: RunConfig) -> Result<(), AgentError> {
         &HostConfig { interface: config.interface.clone(), vips: config.vips.clone() },
     )
     .await?;
-    let result = run_on_host(&config, &host, backends, shutdown).await;
+    let result = run_on_host(&config, &host, shutdown).await;
     match result {
         Ok(dataplane) if config.keep_forwarding_on_exit => {
             // The pinned link and maps keep forwarding with the last tables; a restarted
@@ -87,12 +83,7 @@ pub async fn run(config: RunConfig) -> Result<(), AgentError> {
     }
 }
 
-async fn run_on_host(
-    config: &RunConfig,
-    host: &HostSetup,
-    backends: Vec<std::net::IpAddr>,
-    shutdown: CancellationToken,
-) -> Result<Dataplane, AgentError> {
+async fn run_on_host(config: &RunConfig, host: &HostSetup, shutdown: CancellationToken) -> Result<Dataplane, AgentError> {
     let interface = host.interface().clone();
     bpffs::ensure_mounted(&config.bpffs_dir)?;
     let options = LoadOptions { ring_size: config.maglev_size, ..Default::default() };
@@ -115,15 +106,29 @@ async fn run_on_host(
         tasks.spawn(http::serve_listener(listener, registry, Arc::clone(&status), shutdown.clone()));
     }
 
-    let (backends_tx, backends_rx) = watch::channel(backends.clone());
+    let needs_api = matches!(config.backends, BackendSource::DiscoverControlPlaneNodes)
+        || matches!(config.election, crate::config::Election::Lease(_));
+    let client = match needs_api {
+        true => Some(crate::election::client_from(config.kubeconfig.as_deref()).await?),
+        false => None,
+    };
+    let (backends_tx, backends_rx) = match (&config.backends, &client) {
+        (BackendSource::Static(list), _) => watch::channel(list.clone()),
+        (BackendSource::DiscoverControlPlaneNodes, Some(client)) => {
+            let (tx, rx) = watch::channel(Vec::new());
+            tasks.spawn(discovery::discover(client.clone(), tx.clone(), shutdown.clone()));
+            (tx, rx)
+        }
+        (BackendSource::DiscoverControlPlaneNodes, None) => unreachable!("discovery always builds a client"),
+    };
     let checker = HealthChecker::new(health_settings(&config.health, config.backend_port))?;
     let health = checker.subscribe();
-    tasks.spawn(checker.run(backends_rx, shutdown.clone()));
+    tasks.spawn(checker.run(backends_rx.clone(), shutdown.clone()));
 
     let (locations_tx, locations) = watch::channel(Default::default());
-    tasks.spawn(backends::track(Netlink::connect()?, interface.index, backends.clone(), locations_tx, shutdown.clone()));
+    tasks.spawn(backends::track(Netlink::connect()?, interface.index, backends_rx.clone(), locations_tx, shutdown.clone()));
 
-    let leader = leadership::start(config, &mut tasks, shutdown.clone()).await?;
+    let leader = leadership::start(config, client, &mut tasks, shutdown.clone())?;
 
     let sender = InterfaceSender::open(&InterfaceSelector::Index(interface.index))?;
     let schedule = AnnounceSchedule { refresh_interval: Some(config.garp_interval), ..Default::default() };
@@ -141,13 +146,13 @@ async fn run_on_host(
             ifindex: interface.index,
             mac: interface.mac,
         },
-        backends,
         metrics,
         status,
         announce_stats,
     };
     info!(interface = %interface.name, vips = ?config.vips, "vip-agent running");
-    let dataplane = control.run(control::Inputs { leader, health, locations }, shutdown.clone()).await;
+    let inputs = control::Inputs { leader, backends: backends_rx, health, locations };
+    let dataplane = control.run(inputs, shutdown.clone()).await;
     // Stop announcing at once; the elector releases its lease while the tasks wind down.
     drop(backends_tx);
     while tasks.join_next().await.is_some() {}

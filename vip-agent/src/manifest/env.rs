@@ -110,7 +110,10 @@ pub fn non_default_env(run: &RunArgs) -> Result<Vec<(Setting, String)>, Manifest
 
 /// The `run` subcommand as the CLI defines it, with env names.
 pub fn run_command() -> clap::Command {
-    crate::config::command()
+    let mut command = crate::config::command();
+    // Building fills in the implicit defaults, such as "false" for switches.
+    command.build();
+    command
         .find_subcommand("run")
         .cloned()
         .expect("vip-agent has a run subcommand")

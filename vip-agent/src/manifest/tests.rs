@@ -438,7 +438,6 @@ fn output_is_deterministic_and_its_header_regenerates_it() {
     ];
     let first = render(&parse(&args)).unwrap();
     assert_eq!(first, render(&parse(&args)).unwrap());
-    assert!(first.contains(DISCOVERY_NOTE), "{first}");
     args.rotate_left(3); // the flags in another order
     assert_eq!(first, render(&parse(&args)).unwrap());
     let command = first
@@ -451,9 +450,6 @@ fn output_is_deterministic_and_its_header_regenerates_it() {
         render(&parse(&command.split(' ').collect::<Vec<_>>())).unwrap(),
         first
     );
-    assert!(!render(&parse(&["rbac", "--discover-backends"]))
-        .unwrap()
-        .contains(DISCOVERY_NOTE));
 }
 
 #[test]
@@ -464,11 +460,4 @@ fn metrics_off_means_no_probes_and_no_ports() {
             && c.get("readinessProbe").is_none()
             && c.get("ports").is_none()
     );
-}
-
-/// DISCOVERY_NOTE must go once the agent implements discovery.
-#[test]
-fn the_agent_still_refuses_discovery() {
-    let error = crate::agent::AgentError::DiscoveryUnsupported;
-    assert!(error.to_string().contains("not implemented"));
 }

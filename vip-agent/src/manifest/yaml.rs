@@ -141,6 +141,7 @@ mod tests {
             "a: b",
             "-x",
             "*",
+            "5s",
         ] {
             assert!(scalar_string(s).starts_with('"'), "{s}");
         }
@@ -149,7 +150,6 @@ mod tests {
             "eth0",
             "ghcr.io/example/vip-agent:0.1.0",
             "/sys/fs/bpf",
-            "5s",
         ] {
             assert_eq!(scalar_string(s), s);
         }
