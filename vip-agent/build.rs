@@ -7,7 +7,12 @@
 use std::{env, path::PathBuf, process::Command};
 
 fn main() {
-    for path in ["../vip-ebpf/src", "../vip-ebpf/Cargo.toml", "../vip-common/src", "../vip-common/Cargo.toml"] {
+    for path in [
+        "../vip-ebpf/src",
+        "../vip-ebpf/Cargo.toml",
+        "../vip-common/src",
+        "../vip-common/Cargo.toml",
+    ] {
         println!("cargo:rerun-if-changed={path}");
     }
     println!("cargo:rerun-if-env-changed=AYA_BUILD_SKIP");
@@ -20,11 +25,29 @@ fn main() {
     let target_dir = out_dir.join("ebpf-target");
     let arch = env::var("CARGO_CFG_TARGET_ARCH").expect("cargo sets the target arch");
     let endian = env::var("CARGO_CFG_TARGET_ENDIAN").expect("cargo sets the target endianness");
-    let target = if endian == "big" { "bpfeb-unknown-none" } else { "bpfel-unknown-none" };
-    let flags = [format!("--cfg=bpf_target_arch=\"{arch}\""), "-Cdebuginfo=2".into(), "-Clink-arg=--btf".into()];
+    let target = if endian == "big" {
+        "bpfeb-unknown-none"
+    } else {
+        "bpfel-unknown-none"
+    };
+    let flags = [
+        format!("--cfg=bpf_target_arch=\"{arch}\""),
+        "-Cdebuginfo=2".into(),
+        "-Clink-arg=--btf".into(),
+    ];
     let mut cargo = Command::new("rustup");
     cargo
-        .args(["run", "nightly", "cargo", "build", "--package", "vip-ebpf", "--bin", "vip-ebpf", "--release"])
+        .args([
+            "run",
+            "nightly",
+            "cargo",
+            "build",
+            "--package",
+            "vip-ebpf",
+            "--bin",
+            "vip-ebpf",
+            "--release",
+        ])
         .args(["--target", target, "-Z", "build-std=core", "--target-dir"])
         .arg(&target_dir)
         .env("CARGO_ENCODED_RUSTFLAGS", flags.join("\x1f"))
@@ -34,7 +57,9 @@ fn main() {
         .env_remove("RUSTC_WRAPPER")
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_TARGET_DIR");
-    let output = cargo.output().unwrap_or_else(|e| panic!("running rustup (install rustup and `cargo xtask setup`): {e}"));
+    let output = cargo
+        .output()
+        .unwrap_or_else(|e| panic!("running rustup (install rustup and `cargo xtask setup`): {e}"));
     if !output.status.success() {
         panic!(
             "building vip-ebpf failed (run `cargo xtask setup` for the nightly rust-src and bpf-linker):\n{}",

@@ -15,7 +15,10 @@ fn init_tracing(format: LogFormat, level: LogLevel) {
     };
     let filter = EnvFilter::try_from_env("VIP_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
+    let builder = fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi);
     match format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
@@ -42,7 +45,10 @@ fn main() -> ExitCode {
             };
             init_tracing(config.log_format, config.log_level);
             parsed.warnings.iter().for_each(|w| tracing::warn!("{w}"));
-            let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
                 Ok(runtime) => runtime,
                 Err(e) => {
                     eprintln!("vip-agent: starting the runtime: {e}");

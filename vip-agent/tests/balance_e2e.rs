@@ -3,27 +3,25 @@
 //! forwarding by MAC rewrite (L2 DSR) to n2 and n3. Checks the spread of new connections
 //! and that established connections keep their backend across table rebuilds. Needs root
 //! and iproute2.
+mod support;
+
 use std::{
     collections::BTreeMap,
-    fs::File,
     io::{BufRead, BufReader, ErrorKind, Write},
     net::{Ipv4Addr, SocketAddrV4, TcpListener, TcpStream},
-    path::Path,
-    process::Command,
     sync::{
-        atomic::{AtomicBool, AtomicUsize, Ordering},
+        atomic::{AtomicBool, Ordering},
         Arc,
     },
     thread::JoinHandle,
     time::Duration,
 };
+use support::netns::{attach, in_netns, ip, write_sysctl, Lab};
 
-use aya::programs::XdpMode;
-use nix::sched::{setns, CloneFlags};
 use socket2::{Domain, Protocol, Socket, Type};
 use vip_agent::{
     dataplane::{Dataplane, DesiredState, LoadOptions},
-    host::{InterfaceInfo, Netlink},
+    host::InterfaceInfo,
     maglev,
 };
 use vip_common::{
@@ -212,7 +210,16 @@ impl Cluster {
         let (dataplanes, interfaces) = nodes
             .iter()
             .enumerate()
-            .map(|(node, netns)| attach(netns, |eth0| state(node, eth0, ring)))
+            .map(|(node, netns)| {
+                attach(
+                    netns,
+                    LoadOptions {
+                        ring_size: RING_SIZE,
+                        max_flows: 4096,
+                    },
+                    |eth0| state(node, eth0, ring),
+                )
+            })
             .unzip();
         Cluster {
             dataplanes,
@@ -266,33 +273,6 @@ fn state(node: usize, eth0: &InterfaceInfo, ring: &[u32]) -> DesiredState {
         }
     }
     desired
-}
-
-/// Loads, configures and attaches the program to `eth0` of `netns`, from a thread in that
-/// namespace: the interface name is resolved there.
-fn attach(
-    netns: &str,
-    desired: impl FnOnce(&InterfaceInfo) -> DesiredState + Send,
-) -> (Dataplane, InterfaceInfo) {
-    in_netns(netns, || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("tokio runtime");
-        let eth0 = runtime
-            .block_on(async { Netlink::connect()?.interface("eth0").await })
-            .expect("look up eth0");
-        let options = LoadOptions {
-            ring_size: RING_SIZE,
-            max_flows: 4096,
-        };
-        let mut dataplane = Dataplane::load(options).expect("load the XDP program (needs root)");
-        // Configured before it is attached, so it never runs half set up.
-        dataplane.apply(&desired(&eth0)).expect("apply");
-        // Generic XDP: native XDP_TX on veth would need a program on the peer as well.
-        dataplane.attach("eth0", XdpMode::Skb).expect("attach");
-        (dataplane, eth0)
-    })
 }
 
 /// A TCP server on 0.0.0.0:6443 of a namespace that answers every line with its node's
@@ -353,105 +333,6 @@ impl Drop for Server {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
-        }
-    }
-}
-
-/// Writes a sysctl of the calling thread's network namespace.
-fn write_sysctl(key: &str, value: &str) {
-    let path = format!("/proc/sys/{key}");
-    std::fs::write(&path, value).unwrap_or_else(|e| panic!("write {path}: {e}"));
-}
-
-/// Runs `ip` with whitespace-separated `args`.
-fn ip(args: &str) {
-    let output = Command::new("ip")
-        .args(args.split_whitespace())
-        .output()
-        .expect("run ip");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "ip {args}: {stderr}");
-}
-
-/// Runs `f` on a thread that entered `netns`: sockets it opens stay in there.
-fn in_netns<T: Send>(netns: &str, f: impl FnOnce() -> T + Send) -> T {
-    let path = format!("/run/netns/{netns}");
-    std::thread::scope(|scope| {
-        let thread = scope.spawn(|| {
-            let file = File::open(&path).unwrap_or_else(|e| panic!("open {path}: {e}"));
-            setns(&file, CloneFlags::CLONE_NEWNET).unwrap_or_else(|e| panic!("setns: {e}"));
-            f()
-        });
-        thread
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-    })
-}
-
-static NEXT_LAB: AtomicUsize = AtomicUsize::new(0);
-
-/// Namespaces `vt-<pid>-<n>-<role>` around a bridge in its own namespace. Dropping the lab
-/// (also while a test panics) deletes them, and with them every veth and the bridge.
-struct Lab {
-    prefix: String,
-    names: Vec<String>,
-    bridge: String,
-}
-
-impl Lab {
-    fn new() -> Self {
-        let id = NEXT_LAB.fetch_add(1, Ordering::Relaxed);
-        let mut lab = Lab {
-            prefix: format!("vt-{}-{id}", std::process::id()),
-            names: Vec::new(),
-            bridge: String::new(),
-        };
-        lab.bridge = lab.netns("br");
-        let br = lab.bridge.as_str();
-        // Without snooping, multicast (neighbour solicitations) is flooded to every port.
-        ip(&format!(
-            "-n {br} link add br0 type bridge mcast_snooping 0"
-        ));
-        ip(&format!("-n {br} link set br0 up"));
-        // Bridged frames must not meet the host's iptables/arptables rules.
-        in_netns(br, || {
-            for table in ["arptables", "iptables", "ip6tables"] {
-                let key = format!("net/bridge/bridge-nf-call-{table}");
-                if Path::new(&format!("/proc/sys/{key}")).exists() {
-                    write_sysctl(&key, "0");
-                }
-            }
-        });
-        lab
-    }
-
-    fn netns(&mut self, role: &str) -> String {
-        let name = format!("{}-{role}", self.prefix);
-        // Recorded first, so a half-made namespace is deleted too.
-        self.names.push(name.clone());
-        ip(&format!("netns add {name}"));
-        ip(&format!("-n {name} link set lo up"));
-        name
-    }
-
-    /// A namespace whose `eth0` (with `mac`) is a veth plugged into the bridge.
-    fn port(&mut self, role: &str, mac: Mac) -> String {
-        let netns = self.netns(role);
-        let port = format!("p-{role}");
-        let mac = mac.map(|b| format!("{b:02x}")).join(":");
-        let br = self.bridge.as_str();
-        let veth = format!("{port} type veth peer name eth0 address {mac} netns {netns}");
-        ip(&format!("-n {br} link add {veth}"));
-        ip(&format!("-n {br} link set {port} master br0 up"));
-        ip(&format!("-n {netns} link set eth0 up"));
-        netns
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        for name in self.names.iter().rev() {
-            let _ = Command::new("ip").args(["netns", "del", name]).status();
         }
     }
 }

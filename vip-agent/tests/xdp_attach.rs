@@ -2,22 +2,20 @@
 //! bridge. The client's ARP/NDP for the VIP is answered with the node's MAC only while the
 //! node announces and its deadline lies ahead; other addresses are never answered. Needs
 //! root, iproute2, arping and python3 with scapy.
+mod support;
+
 use std::{
     collections::BTreeSet,
-    fs::File,
     net::{Ipv4Addr, Ipv6Addr},
-    path::Path,
     process::Command,
-    sync::atomic::{AtomicUsize, Ordering},
     time::Duration,
 };
+use support::netns::{attach, dsr_sysctls, ip, Lab};
 
-use aya::programs::XdpMode;
-use nix::sched::{setns, CloneFlags};
 use vip_agent::{
     agent::clock::monotonic_ns,
     dataplane::{Dataplane, DesiredState, LoadOptions},
-    host::{InterfaceInfo, Netlink},
+    host::InterfaceInfo,
 };
 use vip_common::{IpKey, Reason, Settings, ANNOUNCE_ON};
 
@@ -50,7 +48,14 @@ fn arp_and_ndp_answered_only_while_announcing() {
     ip(&format!("-n {client} addr add {CLIENT4}/24 dev eth0"));
     ip(&format!("-n {client} addr add {CLIENT6}/64 dev eth0 nodad"));
 
-    let (mut dataplane, eth0) = attach(&node, |eth0| state(eth0, true, after(DEADLINE)));
+    let (mut dataplane, eth0) = attach(
+        &node,
+        LoadOptions {
+            ring_size: 251,
+            max_flows: 1024,
+        },
+        |eth0| state(eth0, true, after(DEADLINE)),
+    );
     assert_eq!(eth0.mac, NODE_MAC);
     let mut counts = Counts::new(&dataplane);
 
@@ -102,33 +107,6 @@ fn state(eth0: &InterfaceInfo, announcing: bool, deadline_ns: u64) -> DesiredSta
 
 fn apply(dataplane: &mut Dataplane, desired: DesiredState) {
     dataplane.apply(&desired).expect("apply the desired state");
-}
-
-/// Loads the program, configures it and attaches it to `eth0` of `netns`, from a thread in
-/// that namespace: the interface name is resolved there.
-fn attach(
-    netns: &str,
-    desired: impl FnOnce(&InterfaceInfo) -> DesiredState + Send,
-) -> (Dataplane, InterfaceInfo) {
-    in_netns(netns, || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("tokio runtime");
-        let eth0 = runtime
-            .block_on(async { Netlink::connect()?.interface("eth0").await })
-            .expect("look up eth0");
-        let options = LoadOptions {
-            ring_size: 251,
-            max_flows: 1024,
-        };
-        let mut dataplane = Dataplane::load(options).expect("load the XDP program (needs root)");
-        // Configured before it is attached, so it never runs half set up.
-        apply(&mut dataplane, desired(&eth0));
-        // Generic XDP: native XDP_TX on veth would need a program on the peer as well.
-        dataplane.attach("eth0", XdpMode::Skb).expect("attach");
-        (dataplane, eth0)
-    })
 }
 
 /// Reason counters seen so far, to check what each step added.
@@ -243,112 +221,4 @@ fn python_with_scapy() -> String {
 /// CLOCK_MONOTONIC `delay` from now, as the agent computes its announce deadline.
 fn after(delay: Duration) -> u64 {
     monotonic_ns() + delay.as_nanos() as u64
-}
-
-fn dsr_sysctls(netns: &str) {
-    in_netns(netns, || {
-        for conf in ["all", "eth0"] {
-            write_sysctl(&format!("net/ipv4/conf/{conf}/arp_ignore"), "1");
-            write_sysctl(&format!("net/ipv4/conf/{conf}/arp_announce"), "2");
-        }
-    });
-}
-
-/// Writes a sysctl of the calling thread's network namespace.
-fn write_sysctl(key: &str, value: &str) {
-    let path = format!("/proc/sys/{key}");
-    std::fs::write(&path, value).unwrap_or_else(|e| panic!("write {path}: {e}"));
-}
-
-/// Runs `ip` with whitespace-separated `args`.
-fn ip(args: &str) {
-    let output = Command::new("ip")
-        .args(args.split_whitespace())
-        .output()
-        .expect("run ip");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "ip {args}: {stderr}");
-}
-
-/// Runs `f` on a thread that entered `netns`: sockets it opens stay in there.
-fn in_netns<T: Send>(netns: &str, f: impl FnOnce() -> T + Send) -> T {
-    let path = format!("/run/netns/{netns}");
-    std::thread::scope(|scope| {
-        let thread = scope.spawn(|| {
-            let file = File::open(&path).unwrap_or_else(|e| panic!("open {path}: {e}"));
-            setns(&file, CloneFlags::CLONE_NEWNET).unwrap_or_else(|e| panic!("setns: {e}"));
-            f()
-        });
-        thread
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-    })
-}
-
-static NEXT_LAB: AtomicUsize = AtomicUsize::new(0);
-
-/// Namespaces `vt-<pid>-<n>-<role>` around a bridge in its own namespace. Dropping the lab
-/// (also while a test panics) deletes them, and with them every veth and the bridge.
-struct Lab {
-    prefix: String,
-    names: Vec<String>,
-    bridge: String,
-}
-
-impl Lab {
-    fn new() -> Self {
-        let id = NEXT_LAB.fetch_add(1, Ordering::Relaxed);
-        let mut lab = Lab {
-            prefix: format!("vt-{}-{id}", std::process::id()),
-            names: Vec::new(),
-            bridge: String::new(),
-        };
-        lab.bridge = lab.netns("br");
-        let br = lab.bridge.as_str();
-        // Without snooping, multicast (neighbour solicitations) is flooded to every port.
-        ip(&format!(
-            "-n {br} link add br0 type bridge mcast_snooping 0"
-        ));
-        ip(&format!("-n {br} link set br0 up"));
-        // Bridged frames must not meet the host's iptables/arptables rules.
-        in_netns(br, || {
-            for table in ["arptables", "iptables", "ip6tables"] {
-                let key = format!("net/bridge/bridge-nf-call-{table}");
-                if Path::new(&format!("/proc/sys/{key}")).exists() {
-                    write_sysctl(&key, "0");
-                }
-            }
-        });
-        lab
-    }
-
-    fn netns(&mut self, role: &str) -> String {
-        let name = format!("{}-{role}", self.prefix);
-        // Recorded first, so a half-made namespace is deleted too.
-        self.names.push(name.clone());
-        ip(&format!("netns add {name}"));
-        ip(&format!("-n {name} link set lo up"));
-        name
-    }
-
-    /// A namespace whose `eth0` (with `mac`) is a veth plugged into the bridge.
-    fn port(&mut self, role: &str, mac: Mac) -> String {
-        let netns = self.netns(role);
-        let port = format!("p-{role}");
-        let mac = mac.map(|b| format!("{b:02x}")).join(":");
-        let br = self.bridge.as_str();
-        let veth = format!("{port} type veth peer name eth0 address {mac} netns {netns}");
-        ip(&format!("-n {br} link add {veth}"));
-        ip(&format!("-n {br} link set {port} master br0 up"));
-        ip(&format!("-n {netns} link set eth0 up"));
-        netns
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        for name in self.names.iter().rev() {
-            let _ = Command::new("ip").args(["netns", "del", name]).status();
-        }
-    }
 }

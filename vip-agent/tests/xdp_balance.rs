@@ -9,15 +9,30 @@ use vip_agent::testing::{fixture::*, frames::*};
 use vip_common::{FlowKey, Reason, NO_BACKEND, PROTO_TCP, PROTO_UDP};
 
 fn syn4(port: u16) -> Vec<u8> {
-    eth(OUR_MAC, CLIENT_MAC, ETH_IPV4, &ipv4(CLIENT4, VIP4, 6, &tcp(port, SERVICE_PORT, TCP_SYN)))
+    eth(
+        OUR_MAC,
+        CLIENT_MAC,
+        ETH_IPV4,
+        &ipv4(CLIENT4, VIP4, 6, &tcp(port, SERVICE_PORT, TCP_SYN)),
+    )
 }
 
 fn tcp4(port: u16, flags: u8) -> Vec<u8> {
-    eth(OUR_MAC, CLIENT_MAC, ETH_IPV4, &ipv4(CLIENT4, VIP4, 6, &tcp(port, SERVICE_PORT, flags)))
+    eth(
+        OUR_MAC,
+        CLIENT_MAC,
+        ETH_IPV4,
+        &ipv4(CLIENT4, VIP4, 6, &tcp(port, SERVICE_PORT, flags)),
+    )
 }
 
 fn syn6(port: u16) -> Vec<u8> {
-    eth(OUR_MAC, CLIENT_MAC, ETH_IPV6, &ipv6(CLIENT6, VIP6, 6, 64, &tcp(port, SERVICE_PORT, TCP_SYN)))
+    eth(
+        OUR_MAC,
+        CLIENT_MAC,
+        ETH_IPV6,
+        &ipv6(CLIENT6, VIP6, 6, 64, &tcp(port, SERVICE_PORT, TCP_SYN)),
+    )
 }
 
 /// The frame as it leaves for `backend`: only the Ethernet addresses change.
@@ -30,17 +45,38 @@ fn forwarded(frame: &[u8], backend: u32) -> Vec<u8> {
 
 /// ICMP "fragmentation needed" from a router about a segment the backend sent from the VIP.
 fn frag_needed(client_port: u16, inner_src: Ipv4Addr) -> Vec<u8> {
-    let quoted = ipv4(inner_src, CLIENT4, 6, &tcp(SERVICE_PORT, client_port, TCP_ACK)[..8]);
+    let quoted = ipv4(
+        inner_src,
+        CLIENT4,
+        6,
+        &tcp(SERVICE_PORT, client_port, TCP_ACK)[..8],
+    );
     let router = Ipv4Addr::new(10, 0, 0, 254);
     let message = icmp(3, 4, [0, 0, 0x05, 0xdc], &quoted, None);
-    eth(OUR_MAC, CLIENT_MAC, ETH_IPV4, &ipv4(router, VIP4, 1, &message))
+    eth(
+        OUR_MAC,
+        CLIENT_MAC,
+        ETH_IPV4,
+        &ipv4(router, VIP4, 1, &message),
+    )
 }
 
 fn packet_too_big(client_port: u16) -> Vec<u8> {
     let router = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0xfe);
-    let quoted = ipv6(VIP6, CLIENT6, 6, 64, &tcp(SERVICE_PORT, client_port, TCP_ACK)[..8]);
+    let quoted = ipv6(
+        VIP6,
+        CLIENT6,
+        6,
+        64,
+        &tcp(SERVICE_PORT, client_port, TCP_ACK)[..8],
+    );
     let message = icmp(2, 0, 1280u32.to_be_bytes(), &quoted, Some((router, VIP6)));
-    eth(OUR_MAC, CLIENT_MAC, ETH_IPV6, &ipv6(router, VIP6, 58, 64, &message))
+    eth(
+        OUR_MAC,
+        CLIENT_MAC,
+        ETH_IPV6,
+        &ipv6(router, VIP6, 58, 64, &message),
+    )
 }
 
 fn table_cases(f: &Fixture) -> Vec<Case> {
@@ -51,10 +87,34 @@ fn table_cases(f: &Fixture) -> Vec<Case> {
     let [p0, p1, p2] = [0, 1, 2].map(|b| f.port_for(c4, PROTO_TCP, &tcp4_svc, b));
     let u2 = f.port_for(c4, PROTO_UDP, &udp4_svc, 2);
     let v6 = f.port_for(IpAddr::V6(CLIENT6), PROTO_TCP, &tcp6_svc, 1);
-    let udp_frame = eth(OUR_MAC, CLIENT_MAC, ETH_IPV4, &ipv4(CLIENT4, VIP4, 17, &udp(u2, SERVICE_PORT, b"ping")));
+    let udp_frame = eth(
+        OUR_MAC,
+        CLIENT_MAC,
+        ETH_IPV4,
+        &ipv4(CLIENT4, VIP4, 17, &udp(u2, SERVICE_PORT, b"ping")),
+    );
     let options = [0x94, 0x04, 0, 0]; // router alert
-    let with_options = eth(OUR_MAC, CLIENT_MAC, ETH_IPV4, &ipv4_with(CLIENT4, VIP4, 6, &options, 0x4000, &tcp(p1, SERVICE_PORT, TCP_SYN)));
-    let fragment = |frag| eth(OUR_MAC, CLIENT_MAC, ETH_IPV4, &ipv4_with(CLIENT4, VIP4, 6, &[], frag, &tcp(p1, SERVICE_PORT, TCP_SYN)));
+    let with_options = eth(
+        OUR_MAC,
+        CLIENT_MAC,
+        ETH_IPV4,
+        &ipv4_with(
+            CLIENT4,
+            VIP4,
+            6,
+            &options,
+            0x4000,
+            &tcp(p1, SERVICE_PORT, TCP_SYN),
+        ),
+    );
+    let fragment = |frag| {
+        eth(
+            OUR_MAC,
+            CLIENT_MAC,
+            ETH_IPV4,
+            &ipv4_with(CLIENT4, VIP4, 6, &[], frag, &tcp(p1, SERVICE_PORT, TCP_SYN)),
+        )
+    };
     let mut bad_version = syn4(p1);
     bad_version[14] = 0x65;
     let mut short_ihl = syn4(p1);
@@ -64,52 +124,234 @@ fn table_cases(f: &Fixture) -> Vec<Case> {
         f[6..12].copy_from_slice(&BACKENDS[2].1);
         f
     };
-    let hop_by_hop = eth(OUR_MAC, CLIENT_MAC, ETH_IPV6, &ipv6(CLIENT6, VIP6, 0, 64, &[6, 0, 1, 4, 0, 0, 0, 0]));
-    let echo = eth(OUR_MAC, CLIENT_MAC, ETH_IPV4, &ipv4(CLIENT4, VIP4, 1, &icmp(8, 0, [0, 1, 0, 1], b"hello", None)));
+    let hop_by_hop = eth(
+        OUR_MAC,
+        CLIENT_MAC,
+        ETH_IPV6,
+        &ipv6(CLIENT6, VIP6, 0, 64, &[6, 0, 1, 4, 0, 0, 0, 0]),
+    );
+    let echo = eth(
+        OUR_MAC,
+        CLIENT_MAC,
+        ETH_IPV4,
+        &ipv4(CLIENT4, VIP4, 1, &icmp(8, 0, [0, 1, 0, 1], b"hello", None)),
+    );
     let mut cases = vec![
-        case("syn to backend 1", syn4(p1), TX, Reason::Forwarded, Some(forwarded(&syn4(p1), 1))),
-        case("syn to backend 2", syn4(p2), TX, Reason::Forwarded, Some(forwarded(&syn4(p2), 2))),
-        case("syn to the local backend", syn4(p0), PASS, Reason::LocalBackend, None),
-        case("ack without a flow entry follows maglev", tcp4(p2, TCP_ACK), TX, Reason::Forwarded, Some(forwarded(&tcp4(p2, TCP_ACK), 2))),
-        case("rst follows maglev", tcp4(p1, TCP_RST | TCP_ACK), TX, Reason::Forwarded, Some(forwarded(&tcp4(p1, TCP_RST | TCP_ACK), 1))),
-        case("udp to the service", udp_frame.clone(), TX, Reason::Forwarded, Some(forwarded(&udp_frame, 2))),
-        case("ipv4 options are skipped", with_options.clone(), TX, Reason::Forwarded, Some(forwarded(&with_options, 1))),
-        case("ipv6 syn", syn6(v6), TX, Reason::Forwarded, Some(forwarded(&syn6(v6), 1))),
-        case("icmp frag needed follows its flow", frag_needed(p2, VIP4), TX, Reason::Forwarded, Some(forwarded(&frag_needed(p2, VIP4), 2))),
-        case("icmpv6 packet too big follows its flow", packet_too_big(v6), TX, Reason::Forwarded, Some(forwarded(&packet_too_big(v6), 1))),
-        case("icmp frag needed about a non-vip packet", frag_needed(p2, OTHER4), PASS, Reason::IcmpBadInner, None),
-        case("icmp frag needed with a cut quote", cut(frag_needed(p2, VIP4), 14 + 20 + 8 + 20 + 2), PASS, Reason::IcmpBadInner, None),
-        case("icmpv6 packet too big with a cut quote", cut(packet_too_big(v6), 14 + 40 + 8 + 40 + 2), PASS, Reason::IcmpBadInner, None),
+        case(
+            "syn to backend 1",
+            syn4(p1),
+            TX,
+            Reason::Forwarded,
+            Some(forwarded(&syn4(p1), 1)),
+        ),
+        case(
+            "syn to backend 2",
+            syn4(p2),
+            TX,
+            Reason::Forwarded,
+            Some(forwarded(&syn4(p2), 2)),
+        ),
+        case(
+            "syn to the local backend",
+            syn4(p0),
+            PASS,
+            Reason::LocalBackend,
+            None,
+        ),
+        case(
+            "ack without a flow entry follows maglev",
+            tcp4(p2, TCP_ACK),
+            TX,
+            Reason::Forwarded,
+            Some(forwarded(&tcp4(p2, TCP_ACK), 2)),
+        ),
+        case(
+            "rst follows maglev",
+            tcp4(p1, TCP_RST | TCP_ACK),
+            TX,
+            Reason::Forwarded,
+            Some(forwarded(&tcp4(p1, TCP_RST | TCP_ACK), 1)),
+        ),
+        case(
+            "udp to the service",
+            udp_frame.clone(),
+            TX,
+            Reason::Forwarded,
+            Some(forwarded(&udp_frame, 2)),
+        ),
+        case(
+            "ipv4 options are skipped",
+            with_options.clone(),
+            TX,
+            Reason::Forwarded,
+            Some(forwarded(&with_options, 1)),
+        ),
+        case(
+            "ipv6 syn",
+            syn6(v6),
+            TX,
+            Reason::Forwarded,
+            Some(forwarded(&syn6(v6), 1)),
+        ),
+        case(
+            "icmp frag needed follows its flow",
+            frag_needed(p2, VIP4),
+            TX,
+            Reason::Forwarded,
+            Some(forwarded(&frag_needed(p2, VIP4), 2)),
+        ),
+        case(
+            "icmpv6 packet too big follows its flow",
+            packet_too_big(v6),
+            TX,
+            Reason::Forwarded,
+            Some(forwarded(&packet_too_big(v6), 1)),
+        ),
+        case(
+            "icmp frag needed about a non-vip packet",
+            frag_needed(p2, OTHER4),
+            PASS,
+            Reason::IcmpBadInner,
+            None,
+        ),
+        case(
+            "icmp frag needed with a cut quote",
+            cut(frag_needed(p2, VIP4), 14 + 20 + 8 + 20 + 2),
+            PASS,
+            Reason::IcmpBadInner,
+            None,
+        ),
+        case(
+            "icmpv6 packet too big with a cut quote",
+            cut(packet_too_big(v6), 14 + 40 + 8 + 40 + 2),
+            PASS,
+            Reason::IcmpBadInner,
+            None,
+        ),
         case("icmp echo to the vip", echo, PASS, Reason::IcmpOther, None),
-        case("another port", tcp_port(9999), PASS, Reason::NoService, None),
-        case("more fragments", fragment(0x2000), PASS, Reason::Ipv4Fragment, None),
-        case("fragment offset", fragment(0x0010), PASS, Reason::Ipv4Fragment, None),
-        case("ip version 6 in an ipv4 frame", bad_version, PASS, Reason::Ipv4BadHeader, None),
+        case(
+            "another port",
+            tcp_port(9999),
+            PASS,
+            Reason::NoService,
+            None,
+        ),
+        case(
+            "more fragments",
+            fragment(0x2000),
+            PASS,
+            Reason::Ipv4Fragment,
+            None,
+        ),
+        case(
+            "fragment offset",
+            fragment(0x0010),
+            PASS,
+            Reason::Ipv4Fragment,
+            None,
+        ),
+        case(
+            "ip version 6 in an ipv4 frame",
+            bad_version,
+            PASS,
+            Reason::Ipv4BadHeader,
+            None,
+        ),
         case("ihl below 5", short_ihl, PASS, Reason::Ipv4BadHeader, None),
         case("from a peer node", from_peer, PASS, Reason::FromPeer, None),
-        case("flooded to another mac", with_dst(syn4(p1), FOREIGN_MAC), PASS, Reason::NotOurMac, None),
-        case("ipv6 hop-by-hop header", hop_by_hop, PASS, Reason::Ipv6OtherNextHeader, None),
-        case("gre to the vip", eth(OUR_MAC, CLIENT_MAC, ETH_IPV4, &ipv4(CLIENT4, VIP4, 47, &[0; 8])), PASS, Reason::VipOtherProtocol, None),
-        case("service without healthy backends", syn4(p1), PASS, Reason::NoBackend, None)
-            .with(|d| d.services.values_mut().for_each(|t| t.fill(NO_BACKEND))),
-        case("only backend 2 healthy", syn4(p1), TX, Reason::Forwarded, Some(forwarded(&syn4(p1), 2)))
-            .with(|d| d.services.values_mut().for_each(|t| *t = ring(&[2]))),
+        case(
+            "flooded to another mac",
+            with_dst(syn4(p1), FOREIGN_MAC),
+            PASS,
+            Reason::NotOurMac,
+            None,
+        ),
+        case(
+            "ipv6 hop-by-hop header",
+            hop_by_hop,
+            PASS,
+            Reason::Ipv6OtherNextHeader,
+            None,
+        ),
+        case(
+            "gre to the vip",
+            eth(
+                OUR_MAC,
+                CLIENT_MAC,
+                ETH_IPV4,
+                &ipv4(CLIENT4, VIP4, 47, &[0; 8]),
+            ),
+            PASS,
+            Reason::VipOtherProtocol,
+            None,
+        ),
+        case(
+            "service without healthy backends",
+            syn4(p1),
+            PASS,
+            Reason::NoBackend,
+            None,
+        )
+        .with(|d| d.services.values_mut().for_each(|t| t.fill(NO_BACKEND))),
+        case(
+            "only backend 2 healthy",
+            syn4(p1),
+            TX,
+            Reason::Forwarded,
+            Some(forwarded(&syn4(p1), 2)),
+        )
+        .with(|d| d.services.values_mut().for_each(|t| *t = ring(&[2]))),
     ];
     // Cut in the IPv4 header, the TCP header and the UDP header.
     for len in [14, 20, 33] {
-        cases.push(case("ipv4 truncated", cut(syn4(p1), len), PASS, Reason::Ipv4Truncated, None));
+        cases.push(case(
+            "ipv4 truncated",
+            cut(syn4(p1), len),
+            PASS,
+            Reason::Ipv4Truncated,
+            None,
+        ));
     }
     for len in [34, 38, 47, 53] {
-        cases.push(case("tcp truncated", cut(syn4(p1), len), PASS, Reason::L4Truncated, None));
+        cases.push(case(
+            "tcp truncated",
+            cut(syn4(p1), len),
+            PASS,
+            Reason::L4Truncated,
+            None,
+        ));
     }
-    cases.push(case("udp truncated", cut(udp_frame, 41), PASS, Reason::L4Truncated, None));
-    cases.push(case("ipv6 tcp truncated", cut(syn6(v6), 70), PASS, Reason::L4Truncated, None));
-    cases.push(case("ipv6 truncated", cut(syn6(v6), 53), PASS, Reason::Ipv6Truncated, None));
+    cases.push(case(
+        "udp truncated",
+        cut(udp_frame, 41),
+        PASS,
+        Reason::L4Truncated,
+        None,
+    ));
+    cases.push(case(
+        "ipv6 tcp truncated",
+        cut(syn6(v6), 70),
+        PASS,
+        Reason::L4Truncated,
+        None,
+    ));
+    cases.push(case(
+        "ipv6 truncated",
+        cut(syn6(v6), 53),
+        PASS,
+        Reason::Ipv6Truncated,
+        None,
+    ));
     cases
 }
 
 fn tcp_port(service_port: u16) -> Vec<u8> {
-    eth(OUR_MAC, CLIENT_MAC, ETH_IPV4, &ipv4(CLIENT4, VIP4, 6, &tcp(40000, service_port, TCP_SYN)))
+    eth(
+        OUR_MAC,
+        CLIENT_MAC,
+        ETH_IPV4,
+        &ipv4(CLIENT4, VIP4, 6, &tcp(40000, service_port, TCP_SYN)),
+    )
 }
 
 fn with_dst(mut frame: Vec<u8>, dst: Mac) -> Vec<u8> {
@@ -153,10 +395,18 @@ fn flow_table_survives_table_changes() {
 
     // Backend 2 leaves; backend 1 is untouched but the table is rebuilt and, for this
     // test, deliberately rotated so Maglev would now send the port elsewhere.
-    f.with(|d| d.services.values_mut().for_each(|t| *t = ring(&[0, 2]))).unwrap();
+    f.with(|d| d.services.values_mut().for_each(|t| *t = ring(&[0, 2])))
+        .unwrap();
     assert_ne!(f.maglev_pick(IpAddr::V4(CLIENT4), port, PROTO_TCP, &svc), 1);
     let (action, out, counted) = f.run(&tcp4(port, TCP_ACK | TCP_PSH)).unwrap();
-    assert_eq!((action, out, counted), (TX, forwarded(&tcp4(port, TCP_ACK | TCP_PSH), 1), vec![Reason::Forwarded]));
+    assert_eq!(
+        (action, out, counted),
+        (
+            TX,
+            forwarded(&tcp4(port, TCP_ACK | TCP_PSH), 1),
+            vec![Reason::Forwarded]
+        )
+    );
 
     // A new SYN on the same tuple is a new connection: Maglev decides again.
     let now = f.maglev_pick(IpAddr::V4(CLIENT4), port, PROTO_TCP, &svc);

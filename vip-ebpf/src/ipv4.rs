@@ -52,38 +52,44 @@ pub fn handle(ctx: &XdpContext, eth: &mut EthHdr, settings: &Settings, bytes: u6
     let l4 = ETH_LEN + ihl;
     let client = IpKey::from_v4(ip.src);
     match ip.proto {
-        IPPROTO_TCP | IPPROTO_UDP => {
-            let need = if ip.proto == IPPROTO_TCP {
-                TCP_MIN_LEN
-            } else {
-                UDP_LEN
-            };
-            if !has(ctx, l4, need) {
-                return pass(Reason::L4Truncated);
-            }
-            let Some(ports) = at::<Ports>(ctx, l4) else {
-                return pass(Reason::L4Truncated);
-            };
-            // SAFETY: bounds checked above.
-            let ports = unsafe { &*ports };
-            let flow_use = if ip.proto == IPPROTO_TCP {
-                tcp_flow_use(ctx, l4)
-            } else {
-                FlowUse::Continue
-            };
-            let flow = FlowKey {
-                client,
-                vip,
-                client_port: be16(ports.src),
-                service_port: be16(ports.dst),
-                proto: ip.proto,
-                _pad: [0; 3],
-            };
-            select(eth, settings, &flow, flow_use, bytes)
-        }
+        IPPROTO_TCP | IPPROTO_UDP => transport(ctx, eth, settings, l4, ip.proto, client, vip, bytes),
         IPPROTO_ICMP => frag_needed(ctx, eth, settings, l4, &vip, bytes),
         _ => pass(Reason::VipOtherProtocol),
     }
+}
+
+/// TCP or UDP at `l4` from `client` to `vip`: balanced as a flow of its service.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub fn transport(
+    ctx: &XdpContext,
+    eth: &mut EthHdr,
+    settings: &Settings,
+    l4: usize,
+    proto: u8,
+    client: IpKey,
+    vip: IpKey,
+    bytes: u64,
+) -> Verdict {
+    let need = if proto == IPPROTO_TCP { TCP_MIN_LEN } else { UDP_LEN };
+    if !has(ctx, l4, need) {
+        return pass(Reason::L4Truncated);
+    }
+    let Some(ports) = at::<Ports>(ctx, l4) else {
+        return pass(Reason::L4Truncated);
+    };
+    // SAFETY: bounds checked above.
+    let ports = unsafe { &*ports };
+    let flow_use = if proto == IPPROTO_TCP { tcp_flow_use(ctx, l4) } else { FlowUse::Continue };
+    let flow = FlowKey {
+        client,
+        vip,
+        client_port: be16(ports.src),
+        service_port: be16(ports.dst),
+        proto,
+        _pad: [0; 3],
+    };
+    select(eth, settings, &flow, flow_use, bytes)
 }
 
 /// SYN without ACK opens a flow; RST never creates one.

@@ -6,11 +6,11 @@ use vip_common::{FlowKey, IpKey, Reason, Settings};
 use crate::{
     announce::is_vip,
     balance::{select, FlowUse},
-    ipv4::tcp_flow_use,
+    ipv4::transport,
     ndp,
     packet::{
-        at, be16, has, EthHdr, IcmpHdr, Ipv6Hdr, Ports, ETH_LEN, IPPROTO_ICMPV6, IPPROTO_TCP,
-        IPPROTO_UDP, TCP_MIN_LEN, UDP_LEN,
+        at, be16, EthHdr, IcmpHdr, Ipv6Hdr, Ports, ETH_LEN, IPPROTO_ICMPV6, IPPROTO_TCP,
+        IPPROTO_UDP,
     },
     verdict::{pass, Verdict},
 };
@@ -54,35 +54,7 @@ pub fn handle(ctx: &XdpContext, eth: &mut EthHdr, settings: &Settings, bytes: u6
     }
     let client = IpKey::from_v6(ip.src);
     match ip.next_header {
-        IPPROTO_TCP | IPPROTO_UDP => {
-            let need = if ip.next_header == IPPROTO_TCP {
-                TCP_MIN_LEN
-            } else {
-                UDP_LEN
-            };
-            if !has(ctx, L4, need) {
-                return pass(Reason::L4Truncated);
-            }
-            let Some(ports) = at::<Ports>(ctx, L4) else {
-                return pass(Reason::L4Truncated);
-            };
-            // SAFETY: bounds checked above.
-            let ports = unsafe { &*ports };
-            let flow_use = if ip.next_header == IPPROTO_TCP {
-                tcp_flow_use(ctx, L4)
-            } else {
-                FlowUse::Continue
-            };
-            let flow = FlowKey {
-                client,
-                vip,
-                client_port: be16(ports.src),
-                service_port: be16(ports.dst),
-                proto: ip.next_header,
-                _pad: [0; 3],
-            };
-            select(eth, settings, &flow, flow_use, bytes)
-        }
+        IPPROTO_TCP | IPPROTO_UDP => transport(ctx, eth, settings, L4, ip.next_header, client, vip, bytes),
         IPPROTO_ICMPV6 => packet_too_big(ctx, eth, settings, &vip, bytes),
         _ => pass(Reason::Ipv6OtherNextHeader),
     }

@@ -2,7 +2,7 @@
 use std::net::Ipv4Addr;
 
 use anyhow::{ensure, Context, Result};
-use aya::{programs::Xdp, EbpfLoader};
+use aya::{programs::Xdp, Ebpf, EbpfLoader};
 use vip_agent::{
     dataplane::{object, Dataplane, DesiredState, LoadOptions},
     maglev,
@@ -74,36 +74,41 @@ fn flow_key(client_port: u16) -> FlowKey {
     }
 }
 
-/// Loads both programs and stores the flows the flow-hit paths hit. Flows are stored
-/// under one table and timed under another that sends their ports elsewhere, so the
-/// backend counter proves every timed packet took the flow-table hit, not Maglev.
-pub fn setup(args: Args) -> Result<(Bench, Vec<Path>)> {
+/// Loads `vip_xdp` with the agent's default sizes and `vip_empty` (tiny maps) beside it.
+fn load() -> Result<(Fixture, Ebpf)> {
     let options = LoadOptions::default();
     ensure!(
         options.ring_size == DEFAULT_RING_SIZE,
-        "the bench expects the default ring"
+        "expected the default ring"
     );
     let dataplane = Dataplane::load(options).context("load vip_xdp (needs root)")?;
-    let mut fixture = Fixture {
-        dataplane,
-        desired: DesiredState::default(),
-    };
+    let desired = DesiredState::default();
     let bytes = object::bytes().context("vip-agent was built without the XDP object")?;
     let mut empty = EbpfLoader::new()
         .map_max_entries(map_names::RING, 2)
         .map_max_entries(map_names::FLOWS, 2)
         .load(bytes)?;
     let program = empty.program_mut(EMPTY_PROGRAM_NAME);
-    let program: &mut Xdp = program
-        .context("no vip_empty program in the object")?
-        .try_into()?;
+    let program: &mut Xdp = program.context("no vip_empty in the object")?.try_into()?;
     program.load()?;
+    Ok((Fixture { dataplane, desired }, empty))
+}
 
+/// Client ports: flow hits to backends 0, mirror and 1; new flows to 0 and mirror.
+struct Ports {
+    hit: [u16; 3],
+    new: [u16; 2],
+}
+
+/// Stores the flows the flow-hit paths hit under one table, then switches to another that
+/// sends their ports elsewhere: the backend counter then proves every timed packet took
+/// the flow-table hit, not Maglev.
+fn store_flows(fixture: &mut Fixture) -> Result<Ports> {
     let (stored, timed) = (table(SEED)?, table(SEED + 1)?);
-    let port = |range: std::ops::Range<u16>, want: &dyn Fn(u16) -> bool| {
+    let port = |range: std::ops::Range<u16>, fits: &dyn Fn(u16) -> bool| {
         range
             .clone()
-            .find(|&p| want(p))
+            .find(|&p| fits(p))
             .context("no client port fits")
     };
     let hit = |b| {
@@ -112,24 +117,40 @@ pub fn setup(args: Args) -> Result<(Bench, Vec<Path>)> {
         })
     };
     let new = |b| port(40000..50000, &|p| pick(&timed, p) == b);
-    let (hit_local, hit_mirror, hit_peer) = (hit(0)?, hit(MIRROR)?, hit(1)?);
-    let (new_local, new_mirror) = (new(0)?, new(MIRROR)?);
-    fixture.dataplane.apply(&state(&fixture, &stored))?;
-    for (port, id, src) in [
-        (hit_local, 0, CLIENT_MAC),
-        (hit_mirror, MIRROR, OUR_MAC),
-        (hit_peer, 1, CLIENT_MAC),
-    ] {
+    let ports = Ports {
+        hit: [hit(0)?, hit(MIRROR)?, hit(1)?],
+        new: [new(0)?, new(MIRROR)?],
+    };
+    fixture.dataplane.apply(&state(fixture, &stored))?;
+    for (port, id) in ports.hit.into_iter().zip([0, MIRROR, 1]) {
+        let src = if id == MIRROR { OUR_MAC } else { CLIENT_MAC };
         fixture
             .dataplane
             .test_run(&tcp_frame(src, VIP4, port, TCP_SYN))?;
+        let stored = fixture.dataplane.flow(&flow_key(port));
         ensure!(
-            fixture.dataplane.flow(&flow_key(port)) == Some(id),
-            "flow {port} not stored"
+            stored == Some(id),
+            "port {port}: stored {stored:?}, expected {id}"
         );
     }
-    fixture.dataplane.apply(&state(&fixture, &timed))?;
+    fixture.dataplane.apply(&state(fixture, &timed))?;
+    Ok(ports)
+}
 
+pub fn setup(args: Args) -> Result<(Bench, Vec<Path>)> {
+    let (mut fixture, empty) = load()?;
+    let ports = store_flows(&mut fixture)?;
+    Ok((
+        Bench {
+            fixture,
+            empty,
+            args,
+        },
+        paths(&ports),
+    ))
+}
+
+fn paths(ports: &Ports) -> Vec<Path> {
     use {Counted::*, Mode::*, Reason::*};
     let arp_request = eth(
         BROADCAST,
@@ -148,12 +169,15 @@ pub fn setup(args: Args) -> Result<(Bench, Vec<Path>)> {
     let ns = ns_frame(group_mac, CLIENT_MAC, CLIENT6, group, VIP6, &option);
     let flags = NA_FLAG_SOLICITED | NA_FLAG_OVERRIDE;
     let na = na_frame(CLIENT_MAC, OUR_MAC, VIP6, CLIENT6, flags, VIP6, OUR_MAC);
+    let [hit_local, hit_mirror, hit_peer] = ports.hit;
+    let [new_local, new_mirror] = ports.new;
     let to_peer = tcp_frame(CLIENT_MAC, VIP4, hit_peer, TCP_ACK);
     let mut forwarded = to_peer.clone();
     forwarded[..6].copy_from_slice(&BACKENDS[1].1);
     forwarded[6..12].copy_from_slice(&OUR_MAC);
     let mirrored = |port, flags| tcp_frame(OUR_MAC, VIP4, port, flags);
-    let paths = vec![
+    let client = |dst, port, flags| tcp_frame(CLIENT_MAC, dst, port, flags);
+    vec![
         Path::new(
             "ARP request → reply (TX)",
             Calls,
@@ -180,14 +204,14 @@ pub fn setup(args: Args) -> Result<(Bench, Vec<Path>)> {
         Path::new(
             "non-VIP IPv4 → pass",
             Repeat,
-            tcp_frame(CLIENT_MAC, OTHER4, 40000, TCP_ACK),
+            client(OTHER4, 40000, TCP_ACK),
             Every(NotVip),
         )
         .goal(1.3),
         Path::new(
             "VIP TCP flow hit → local backend (pass)",
             Repeat,
-            tcp_frame(CLIENT_MAC, VIP4, hit_local, TCP_ACK),
+            client(VIP4, hit_local, TCP_ACK),
             Every(LocalBackend),
         )
         .backend(0)
@@ -213,7 +237,7 @@ pub fn setup(args: Args) -> Result<(Bench, Vec<Path>)> {
         Path::new(
             "VIP TCP new flow: SYN, Maglev + flow insert → local (pass)",
             Repeat,
-            tcp_frame(CLIENT_MAC, VIP4, new_local, TCP_SYN),
+            client(VIP4, new_local, TCP_SYN),
             Every(LocalBackend),
         )
         .backend(0)
@@ -227,13 +251,5 @@ pub fn setup(args: Args) -> Result<(Bench, Vec<Path>)> {
         .out(TX, mirrored(new_mirror, TCP_SYN))
         .backend(MIRROR)
         .goal(3.0),
-    ];
-    Ok((
-        Bench {
-            fixture,
-            empty,
-            args,
-        },
-        paths,
-    ))
+    ]
 }

@@ -42,13 +42,22 @@ pub async fn track(
         for &ip in &backends {
             let current = locations.borrow().get(&ip).copied().unwrap_or_default();
             let next = match netlink.is_local_address(ip).await {
-                Ok(true) => Location { local: true, mac: None },
+                Ok(true) => Location {
+                    local: true,
+                    mac: None,
+                },
                 Ok(false) => match netlink.resolve_mac(ip, ifindex, RESOLVE_TIMEOUT).await {
-                    Ok(mac) => Location { local: false, mac: Some(mac) },
+                    Ok(mac) => Location {
+                        local: false,
+                        mac: Some(mac),
+                    },
                     Err(error) => {
                         all_known = false;
                         debug!(backend = %ip, %error, "backend MAC not resolved yet");
-                        Location { local: false, mac: current.mac }
+                        Location {
+                            local: false,
+                            mac: current.mac,
+                        }
                     }
                 },
                 Err(error) => {
@@ -74,5 +83,8 @@ pub async fn track(
 }
 
 pub fn format_mac(mac: [u8; 6]) -> String {
-    mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
+    mac.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
 }

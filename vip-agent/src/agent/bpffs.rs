@@ -32,8 +32,14 @@ pub fn ensure_mounted(dir: &Path) -> Result<(), AgentError> {
             dir.display()
         )));
     }
-    mount(Some("bpf"), DEFAULT_MOUNT, Some("bpf"), MsFlags::empty(), None::<&str>)
-        .map_err(|e| AgentError::Bpffs(format!("mounting bpffs at {DEFAULT_MOUNT}: {e}")))?;
+    mount(
+        Some("bpf"),
+        DEFAULT_MOUNT,
+        Some("bpf"),
+        MsFlags::empty(),
+        None::<&str>,
+    )
+    .map_err(|e| AgentError::Bpffs(format!("mounting bpffs at {DEFAULT_MOUNT}: {e}")))?;
     info!("mounted bpffs at {DEFAULT_MOUNT}");
     Ok(())
 }

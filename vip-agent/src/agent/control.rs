@@ -70,7 +70,11 @@ impl ControlLoop {
             let observed = Observed {
                 is_leader,
                 announce_deadline_ns: monotonic_ns() + ANNOUNCE_LEASE.as_nanos() as u64,
-                backends: self.backend_views(&ids, &inputs.health.borrow(), &inputs.locations.borrow()),
+                backends: self.backend_views(
+                    &ids,
+                    &inputs.health.borrow(),
+                    &inputs.locations.borrow(),
+                ),
             };
             match desired_state(&self.node, &observed).map(|d| self.dataplane.apply(&d)) {
                 Ok(Ok(())) => self.status.mark_reconciled(),
@@ -81,7 +85,9 @@ impl ControlLoop {
                 self.metrics.is_leader.set(i64::from(is_leader));
                 self.metrics.leader_transitions_total.inc();
                 if is_leader {
-                    self.metrics.last_failover_seconds.set(started.elapsed().as_secs_f64());
+                    self.metrics
+                        .last_failover_seconds
+                        .set(started.elapsed().as_secs_f64());
                 }
                 info!(is_leader, programmed_in = ?started.elapsed(), "leadership changed");
                 was_leader = is_leader;
@@ -107,23 +113,42 @@ impl ControlLoop {
             .map(|(&ip, &id)| {
                 let location = locations.get(&ip).copied().unwrap_or_default();
                 let healthy = health.get(&ip).is_some_and(|h| h.is_healthy());
-                (ip, BackendView { id, mac: location.mac, local: location.local, healthy })
+                (
+                    ip,
+                    BackendView {
+                        id,
+                        mac: location.mac,
+                        local: location.local,
+                        healthy,
+                    },
+                )
             })
             .collect()
     }
 
-    fn export_counters(&self, ids: &BTreeMap<IpAddr, u32>, health: &HealthMap, reported: &mut Reported) {
+    fn export_counters(
+        &self,
+        ids: &BTreeMap<IpAddr, u32>,
+        health: &HealthMap,
+        reported: &mut Reported,
+    ) {
         if let Ok(totals) = self.dataplane.reason_totals() {
             let mut conflicts = 0;
             for (reason, counter) in totals {
-                self.metrics.set_xdp_verdict_total(reason.label(), counter.packets);
+                self.metrics
+                    .set_xdp_verdict_total(reason.label(), counter.packets);
                 if matches!(reason, Reason::ArpConflict | Reason::NdpConflict) {
                     conflicts += counter.packets;
                 }
             }
             if conflicts > reported.conflicts {
-                warn!(new = conflicts - reported.conflicts, "another MAC claims a VIP this node announces");
-                self.metrics.arp_conflicts_total.inc_by(conflicts - reported.conflicts);
+                warn!(
+                    new = conflicts - reported.conflicts,
+                    "another MAC claims a VIP this node announces"
+                );
+                self.metrics
+                    .arp_conflicts_total
+                    .inc_by(conflicts - reported.conflicts);
             }
             reported.conflicts = conflicts;
         }
@@ -131,10 +156,13 @@ impl ControlLoop {
             if let Ok(c) = self.dataplane.backend_total(id) {
                 self.metrics.set_backend_traffic(ip, c.packets, c.bytes);
             }
-            self.metrics.set_backend_healthy(ip, health.get(&ip).is_some_and(|h| h.is_healthy()));
+            self.metrics
+                .set_backend_healthy(ip, health.get(&ip).is_some_and(|h| h.is_healthy()));
         }
         let sent = self.announce_stats.frames_sent();
-        self.metrics.garp_sent_total.inc_by(sent.saturating_sub(reported.garp));
+        self.metrics
+            .garp_sent_total
+            .inc_by(sent.saturating_sub(reported.garp));
         reported.garp = sent;
     }
 }

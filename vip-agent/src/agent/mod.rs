@@ -35,7 +35,11 @@ pub enum AgentError {
     #[error("data plane: {0}")]
     Dataplane(#[from] Box<crate::dataplane::DataplaneError>),
     #[error("attaching XDP to {interface} in {mode} mode: {source}")]
-    Attach { interface: String, mode: &'static str, source: Box<crate::dataplane::DataplaneError> },
+    Attach {
+        interface: String,
+        mode: &'static str,
+        source: Box<crate::dataplane::DataplaneError>,
+    },
     #[error("health checks: {0}")]
     Health(#[from] crate::health::HealthError),
     #[error("announcements: {0}")]
@@ -56,7 +60,10 @@ pub async fn run(config: RunConfig) -> Result<(), AgentError> {
     // Interface and VIP checks happen inside apply before anything changes on the host.
     let mut host = HostSetup::apply_with(
         Netlink::connect()?,
-        &HostConfig { interface: config.interface.clone(), vips: config.vips.clone() },
+        &HostConfig {
+            interface: config.interface.clone(),
+            vips: config.vips.clone(),
+        },
     )
     .await?;
     let result = run_on_host(&config, &host, shutdown).await;
@@ -83,13 +90,23 @@ pub async fn run(config: RunConfig) -> Result<(), AgentError> {
     }
 }
 
-async fn run_on_host(config: &RunConfig, host: &HostSetup, shutdown: CancellationToken) -> Result<Dataplane, AgentError> {
+async fn run_on_host(
+    config: &RunConfig,
+    host: &HostSetup,
+    shutdown: CancellationToken,
+) -> Result<Dataplane, AgentError> {
     let interface = host.interface().clone();
     bpffs::ensure_mounted(&config.bpffs_dir)?;
-    let options = LoadOptions { ring_size: config.maglev_size, ..Default::default() };
-    let mut dataplane = Dataplane::load_pinned(options, Some(&config.bpffs_dir)).map_err(Box::new)?;
+    let options = LoadOptions {
+        ring_size: config.maglev_size,
+        ..Default::default()
+    };
+    let mut dataplane =
+        Dataplane::load_pinned(options, Some(&config.bpffs_dir)).map_err(Box::new)?;
     match attach(&mut dataplane, &interface.name, config.xdp_mode) {
-        Ok(attachment) => info!(?attachment, pins = ?dataplane.pinned_at(), "XDP program on {}", interface.name),
+        Ok(attachment) => {
+            info!(?attachment, pins = ?dataplane.pinned_at(), "XDP program on {}", interface.name)
+        }
         Err(e) => {
             let _ = dataplane.unpin_all();
             return Err(e);
@@ -103,7 +120,12 @@ async fn run_on_host(config: &RunConfig, host: &HostSetup, shutdown: Cancellatio
     let mut tasks = JoinSet::new();
     if let Some(addr) = config.metrics_addr {
         let listener = http::bind(addr).await?;
-        tasks.spawn(http::serve_listener(listener, registry, Arc::clone(&status), shutdown.clone()));
+        tasks.spawn(http::serve_listener(
+            listener,
+            registry,
+            Arc::clone(&status),
+            shutdown.clone(),
+        ));
     }
 
     let needs_api = matches!(config.backends, BackendSource::DiscoverControlPlaneNodes)
@@ -116,22 +138,37 @@ async fn run_on_host(config: &RunConfig, host: &HostSetup, shutdown: Cancellatio
         (BackendSource::Static(list), _) => watch::channel(list.clone()),
         (BackendSource::DiscoverControlPlaneNodes, Some(client)) => {
             let (tx, rx) = watch::channel(Vec::new());
-            tasks.spawn(discovery::discover(client.clone(), tx.clone(), shutdown.clone()));
+            tasks.spawn(discovery::discover(
+                client.clone(),
+                tx.clone(),
+                shutdown.clone(),
+            ));
             (tx, rx)
         }
-        (BackendSource::DiscoverControlPlaneNodes, None) => unreachable!("discovery always builds a client"),
+        (BackendSource::DiscoverControlPlaneNodes, None) => {
+            unreachable!("discovery always builds a client")
+        }
     };
     let checker = HealthChecker::new(health_settings(&config.health, config.backend_port))?;
     let health = checker.subscribe();
     tasks.spawn(checker.run(backends_rx.clone(), shutdown.clone()));
 
     let (locations_tx, locations) = watch::channel(Default::default());
-    tasks.spawn(backends::track(Netlink::connect()?, interface.index, backends_rx.clone(), locations_tx, shutdown.clone()));
+    tasks.spawn(backends::track(
+        Netlink::connect()?,
+        interface.index,
+        backends_rx.clone(),
+        locations_tx,
+        shutdown.clone(),
+    ));
 
     let leader = leadership::start(config, client, &mut tasks, shutdown.clone())?;
 
     let sender = InterfaceSender::open(&InterfaceSelector::Index(interface.index))?;
-    let schedule = AnnounceSchedule { refresh_interval: Some(config.garp_interval), ..Default::default() };
+    let schedule = AnnounceSchedule {
+        refresh_interval: Some(config.garp_interval),
+        ..Default::default()
+    };
     let announcer = Announcer::new(sender, MacAddr(interface.mac), &config.vips, schedule);
     let announce_stats = announcer.stats();
     tasks.spawn(announcer.run(leader.clone(), shutdown.clone()));
@@ -151,7 +188,12 @@ async fn run_on_host(config: &RunConfig, host: &HostSetup, shutdown: Cancellatio
         announce_stats,
     };
     info!(interface = %interface.name, vips = ?config.vips, "vip-agent running");
-    let inputs = control::Inputs { leader, backends: backends_rx, health, locations };
+    let inputs = control::Inputs {
+        leader,
+        backends: backends_rx,
+        health,
+        locations,
+    };
     let dataplane = control.run(inputs, shutdown.clone()).await;
     // Stop announcing at once; the elector releases its lease while the tasks wind down.
     drop(backends_tx);
@@ -159,11 +201,19 @@ async fn run_on_host(config: &RunConfig, host: &HostSetup, shutdown: Cancellatio
     Ok(dataplane)
 }
 
-fn attach(dataplane: &mut Dataplane, interface: &str, mode: XdpMode) -> Result<Attachment, AgentError> {
+fn attach(
+    dataplane: &mut Dataplane,
+    interface: &str,
+    mode: XdpMode,
+) -> Result<Attachment, AgentError> {
     use aya::programs::XdpMode as Aya;
     let attempt = |d: &mut Dataplane, aya: Aya, name: &'static str| {
         d.attach_pinned(interface, aya)
-            .map_err(|source| AgentError::Attach { interface: interface.to_owned(), mode: name, source: Box::new(source) })
+            .map_err(|source| AgentError::Attach {
+                interface: interface.to_owned(),
+                mode: name,
+                source: Box::new(source),
+            })
     };
     match mode {
         XdpMode::Driver => attempt(dataplane, Aya::Driver, "driver"),

@@ -26,7 +26,9 @@ impl Dataplane {
         // Settings last: a first apply turns the program on only once everything is in place.
         let mut settings = desired.settings;
         settings.ring_size = self.ring_size;
-        self.settings.set(0, settings, 0).map_err(map_err(names::SETTINGS))?;
+        self.settings
+            .set(0, settings, 0)
+            .map_err(map_err(names::SETTINGS))?;
         self.applied = Some(desired.clone());
         Ok(())
     }
@@ -43,24 +45,38 @@ impl Dataplane {
     }
 
     fn write_tables(&mut self, desired: &DesiredState) -> Result<()> {
-        for (&id, backend) in desired.backends.iter().filter(|(_, b)| b.flags & BACKEND_ACTIVE != 0) {
-            self.backends.set(id, backend, 0).map_err(map_err(names::BACKENDS))?;
+        for (&id, backend) in desired
+            .backends
+            .iter()
+            .filter(|(_, b)| b.flags & BACKEND_ACTIVE != 0)
+        {
+            self.backends
+                .set(id, backend, 0)
+                .map_err(map_err(names::BACKENDS))?;
         }
         self.sync_peer_macs(&desired.peer_macs)?;
         self.sync_vips(&desired.vips)?;
         for (key, table) in &desired.services {
             self.publish_ring(key, table)?;
         }
-        let retired: Vec<ServiceKey> =
-            self.published.keys().filter(|k| !desired.services.contains_key(k)).copied().collect();
+        let retired: Vec<ServiceKey> = self
+            .published
+            .keys()
+            .filter(|k| !desired.services.contains_key(k))
+            .copied()
+            .collect();
         for key in retired {
-            self.services.remove(&key).map_err(map_err(names::SERVICES))?;
+            self.services
+                .remove(&key)
+                .map_err(map_err(names::SERVICES))?;
             self.published.remove(&key);
         }
         for id in 0..MAX_BACKENDS {
             let wanted = desired.backends.get(&id).copied().unwrap_or_default();
             if wanted.flags & BACKEND_ACTIVE == 0 {
-                self.backends.set(id, wanted, 0).map_err(map_err(names::BACKENDS))?;
+                self.backends
+                    .set(id, wanted, 0)
+                    .map_err(map_err(names::BACKENDS))?;
             }
         }
         Ok(())

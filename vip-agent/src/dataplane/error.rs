@@ -32,13 +32,25 @@ pub enum DataplaneError {
         expected: u32,
     },
     #[error("pinning {path}: {source}")]
-    Pin { path: std::path::PathBuf, source: aya::pin::PinError },
+    Pin {
+        path: std::path::PathBuf,
+        source: aya::pin::PinError,
+    },
     #[error("removing pin {path}: {source}")]
-    Unpin { path: std::path::PathBuf, source: std::io::Error },
+    Unpin {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
     #[error("creating pin directory {path}: {source}")]
-    PinDir { path: std::path::PathBuf, source: std::io::Error },
+    PinDir {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
     #[error("pinned XDP link {path}: {source}")]
-    Link { path: std::path::PathBuf, source: aya::programs::links::LinkError },
+    Link {
+        path: std::path::PathBuf,
+        source: aya::programs::links::LinkError,
+    },
     #[error("the data plane was loaded without a pin directory")]
     NotPinned,
     #[error("backend id {id} is out of range (limit {limit})")]

@@ -79,16 +79,27 @@ impl Dataplane {
     /// maps a previous agent pinned there.
     pub fn load_pinned(options: LoadOptions, pin_base: Option<&std::path::Path>) -> Result<Self> {
         let bytes = object::bytes().ok_or(DataplaneError::ObjectMissing)?;
-        let LoadOptions { ring_size, max_flows } = options;
+        let LoadOptions {
+            ring_size,
+            max_flows,
+        } = options;
         if !(3..=MAX_RING_SIZE).contains(&ring_size) || !crate::maglev::is_prime(ring_size) {
-            return Err(DataplaneError::RingSize { size: ring_size, max: MAX_RING_SIZE });
+            return Err(DataplaneError::RingSize {
+                size: ring_size,
+                max: MAX_RING_SIZE,
+            });
         }
         let pins = pin_base.map(|base| pin_dir(base, &options));
         let paths: Vec<(&str, std::path::PathBuf)> = match &pins {
             Some(dir) => {
-                std::fs::create_dir_all(dir)
-                    .map_err(|source| DataplaneError::PinDir { path: dir.clone(), source })?;
-                PINNED_MAPS.iter().map(|name| (*name, dir.join(name))).collect()
+                std::fs::create_dir_all(dir).map_err(|source| DataplaneError::PinDir {
+                    path: dir.clone(),
+                    source,
+                })?;
+                PINNED_MAPS
+                    .iter()
+                    .map(|name| (*name, dir.join(name)))
+                    .collect()
             }
             None => Vec::new(),
         };
@@ -127,7 +138,8 @@ impl Dataplane {
     /// Services already in the (adopted) maps keep their ids; their next table goes to the
     /// standby half, so adoption never rewrites the ring a packet may be reading.
     fn adopt_services(mut self) -> Self {
-        let existing: Vec<(ServiceKey, ServiceInfo)> = self.services.iter().filter_map(|e| e.ok()).collect();
+        let existing: Vec<(ServiceKey, ServiceInfo)> =
+            self.services.iter().filter_map(|e| e.ok()).collect();
         for (key, info) in existing {
             self.published.insert(key, (info, Vec::new()));
         }

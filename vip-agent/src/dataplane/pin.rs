@@ -28,7 +28,10 @@ const LINK: &str = "link";
 /// `<base>/v<layout>-m<ring>-f<flows>`: map sizes are part of the name because an adopted
 /// map keeps the size it was created with.
 pub fn pin_dir(base: &Path, options: &LoadOptions) -> PathBuf {
-    base.join(format!("v{PIN_LAYOUT_VERSION}-m{}-f{}", options.ring_size, options.max_flows))
+    base.join(format!(
+        "v{PIN_LAYOUT_VERSION}-m{}-f{}",
+        options.ring_size, options.max_flows
+    ))
 }
 
 /// How the program got onto the interface.
@@ -44,11 +47,21 @@ impl Dataplane {
     pub fn attach_pinned(&mut self, interface: &str, mode: XdpMode) -> Result<Attachment> {
         let dir = self.pin_dir.clone().ok_or(DataplaneError::NotPinned)?;
         let link_path = dir.join(LINK);
-        let program_err = |source| DataplaneError::Program { name: PROGRAM_NAME, source };
+        let program_err = |source| DataplaneError::Program {
+            name: PROGRAM_NAME,
+            source,
+        };
         if link_path.exists() {
-            let pinned = PinnedLink::from_pin(&link_path).map_err(|source| DataplaneError::Link { path: link_path.clone(), source })?;
-            let link = XdpLink::try_from(FdLink::from(pinned))
-                .map_err(|source| DataplaneError::Link { path: link_path.clone(), source })?;
+            let pinned =
+                PinnedLink::from_pin(&link_path).map_err(|source| DataplaneError::Link {
+                    path: link_path.clone(),
+                    source,
+                })?;
+            let link =
+                XdpLink::try_from(FdLink::from(pinned)).map_err(|source| DataplaneError::Link {
+                    path: link_path.clone(),
+                    source,
+                })?;
             self.program()?.attach_to_link(link).map_err(program_err)?;
             info!(path = %link_path.display(), "adopted the pinned XDP link");
             return Ok(Attachment::Adopted);
@@ -56,15 +69,25 @@ impl Dataplane {
         let program = self.program()?;
         let id = program.attach(interface, mode).map_err(program_err)?;
         let link = program.take_link(id).map_err(program_err)?;
-        let fd_link = FdLink::try_from(link).map_err(|source| DataplaneError::Link { path: link_path.clone(), source })?;
-        fd_link.pin(&link_path).map_err(|source| DataplaneError::Pin { path: link_path.clone(), source })?;
+        let fd_link = FdLink::try_from(link).map_err(|source| DataplaneError::Link {
+            path: link_path.clone(),
+            source,
+        })?;
+        fd_link
+            .pin(&link_path)
+            .map_err(|source| DataplaneError::Pin {
+                path: link_path.clone(),
+                source,
+            })?;
         Ok(Attachment::Attached)
     }
 
     /// Detaches the pinned link and removes every pin; the kernel frees the program and
     /// maps once this `Dataplane` is dropped.
     pub fn unpin_all(&self) -> Result<()> {
-        let Some(dir) = &self.pin_dir else { return Ok(()) };
+        let Some(dir) = &self.pin_dir else {
+            return Ok(());
+        };
         for name in PINNED_MAPS.iter().chain([&LINK]) {
             let path = dir.join(name);
             match std::fs::remove_file(&path) {

@@ -33,12 +33,24 @@ pub(super) struct Store {
 
 impl Store {
     /// Answers one request the way the apiserver would, and counts it.
-    pub(super) fn answer(&mut self, method: &Method, path: &str, query: Option<&str>, body: &[u8]) -> Reply {
-        let reply = if !self.unavailable && method == Method::GET && path == super::nodes::NODES_PATH {
-            json_reply(StatusCode::OK, super::nodes::list(&self.nodes, query).to_string().into_bytes())
-        } else {
-            self.route(method, path, body)
-        };
+    pub(super) fn answer(
+        &mut self,
+        method: &Method,
+        path: &str,
+        query: Option<&str>,
+        body: &[u8],
+    ) -> Reply {
+        let reply =
+            if !self.unavailable && method == Method::GET && path == super::nodes::NODES_PATH {
+                json_reply(
+                    StatusCode::OK,
+                    super::nodes::list(&self.nodes, query)
+                        .to_string()
+                        .into_bytes(),
+                )
+            } else {
+                self.route(method, path, body)
+            };
         *self.answers.entry(reply.status().as_u16()).or_default() += 1;
         reply
     }

@@ -7,6 +7,7 @@
 //! renders starts an agent that accepts its configuration. Output is deterministic YAML:
 //! a comment naming the command, then one `---`-separated document per object.
 mod env;
+mod parts;
 mod rbac;
 #[cfg(test)]
 mod tests;

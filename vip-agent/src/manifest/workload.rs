@@ -11,23 +11,21 @@ use std::path::{Path, PathBuf};
 
 use k8s_openapi::api::apps::v1::{DaemonSet, DaemonSetSpec, DaemonSetUpdateStrategy};
 use k8s_openapi::api::core::v1::{
-    Affinity, Capabilities, Container, ContainerPort, EnvVar, EnvVarSource, HTTPGetAction,
-    HostPathVolumeSource, NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm,
-    ObjectFieldSelector, Pod, PodSpec, PodTemplateSpec, Probe, ResourceRequirements,
-    SecurityContext, Toleration, Volume, VolumeMount,
+    Container, ContainerPort, EnvVar, EnvVarSource, ObjectFieldSelector, Pod, PodSpec,
+    PodTemplateSpec, ResourceRequirements,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::env::{non_default_env, path_text};
+use super::parts::{
+    control_plane_affinity, control_plane_tolerations, host_path, mount, probe, security_context,
+};
 use super::{ManifestError, APP_NAME, NAME_LABEL};
 use crate::config::settings::{self as s, Setting};
 use crate::config::{ElectionMode, ManifestArgs, RunArgs, RunConfig};
 use crate::health::{HealthSettings, TlsVerification};
 
-/// Capabilities added to the container; everything else is dropped.
-pub const CAPABILITIES: [&str; 4] = ["NET_ADMIN", "NET_RAW", "BPF", "PERFMON"];
 /// Where the host mounts bpffs; mounted into the container at the same path.
 pub const BPFFS_MOUNT: &str = "/sys/fs/bpf";
 /// The kubeconfig of a kubeadm static pod unless `--kubeconfig` says otherwise.
@@ -35,7 +33,6 @@ pub const KUBEADM_ADMIN_CONF: &str = "/etc/kubernetes/admin.conf";
 /// The cluster CA of the pod's service account: signs the API servers' serving
 /// certificates on kubeadm and k3s, so DaemonSet health probes trust it by default.
 pub const SERVICE_ACCOUNT_CA: &str = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt";
-const OLD_CONTROL_PLANE_LABEL: &str = "node-role.kubernetes.io/master";
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -240,97 +237,4 @@ fn host_files(run: &RunArgs) -> Vec<(&'static str, Setting, PathBuf)> {
         files.push(("health-ca", s::HEALTH_CA_FILE, ca));
     }
     files
-}
-
-fn security_context() -> SecurityContext {
-    SecurityContext {
-        allow_privilege_escalation: Some(false),
-        capabilities: Some(Capabilities {
-            add: Some(CAPABILITIES.iter().map(|c| (*c).to_owned()).collect()),
-            drop: Some(vec!["ALL".to_owned()]),
-        }),
-        read_only_root_filesystem: Some(true),
-        // Capabilities reach only a root process; the image may say otherwise.
-        run_as_user: Some(0),
-        run_as_non_root: Some(false),
-        ..Default::default()
-    }
-}
-
-fn probe(path: &str, port: i32, host: &Option<String>, period: i32, delay: i32) -> Probe {
-    Probe {
-        http_get: Some(HTTPGetAction {
-            path: Some(path.to_owned()),
-            port: IntOrString::Int(port),
-            host: host.clone(),
-            scheme: Some("HTTP".to_owned()),
-            ..Default::default()
-        }),
-        initial_delay_seconds: Some(delay),
-        period_seconds: Some(period),
-        timeout_seconds: Some(3),
-        failure_threshold: Some(3),
-        ..Default::default()
-    }
-}
-
-fn host_path(name: &str, path: &str, type_: &str) -> Volume {
-    Volume {
-        name: name.to_owned(),
-        host_path: Some(HostPathVolumeSource {
-            path: path.to_owned(),
-            type_: Some(type_.to_owned()),
-        }),
-        ..Default::default()
-    }
-}
-
-fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
-    VolumeMount {
-        name: name.to_owned(),
-        mount_path: path.to_owned(),
-        read_only: Some(read_only),
-        mount_propagation: (!read_only).then(|| "HostToContainer".to_owned()),
-        ..Default::default()
-    }
-}
-
-fn control_plane_affinity() -> Affinity {
-    Affinity {
-        node_affinity: Some(NodeAffinity {
-            required_during_scheduling_ignored_during_execution: Some(NodeSelector {
-                node_selector_terms: vec![NodeSelectorTerm {
-                    match_expressions: Some(vec![NodeSelectorRequirement {
-                        key: s::CONTROL_PLANE_NODE_LABEL.to_owned(),
-                        operator: "Exists".to_owned(),
-                        ..Default::default()
-                    }]),
-                    ..Default::default()
-                }],
-            }),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-/// Control-plane taints of kubeadm (current and pre-1.24) and k3s's CriticalAddonsOnly.
-fn control_plane_tolerations() -> Vec<Toleration> {
-    let mut tolerations = Vec::new();
-    for key in [s::CONTROL_PLANE_NODE_LABEL, OLD_CONTROL_PLANE_LABEL] {
-        for effect in ["NoSchedule", "NoExecute"] {
-            tolerations.push(Toleration {
-                key: Some(key.to_owned()),
-                operator: Some("Exists".to_owned()),
-                effect: Some(effect.to_owned()),
-                ..Default::default()
-            });
-        }
-    }
-    tolerations.push(Toleration {
-        key: Some("CriticalAddonsOnly".to_owned()),
-        operator: Some("Exists".to_owned()),
-        ..Default::default()
-    });
-    tolerations
 }

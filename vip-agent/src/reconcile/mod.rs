@@ -58,7 +58,10 @@ fn usable(b: &BackendView) -> bool {
     b.healthy && (b.local || b.mac.is_some())
 }
 
-pub fn desired_state(config: &NodeConfig, observed: &Observed) -> Result<DesiredState, ReconcileError> {
+pub fn desired_state(
+    config: &NodeConfig,
+    observed: &Observed,
+) -> Result<DesiredState, ReconcileError> {
     let settings = Settings {
         announce_deadline_ns: observed.announce_deadline_ns,
         ifindex: config.ifindex,
@@ -75,7 +78,10 @@ pub fn desired_state(config: &NodeConfig, observed: &Observed) -> Result<Desired
         let mut flags = 0;
         if usable(view) {
             flags |= BACKEND_ACTIVE;
-            members.push(maglev::Backend { key: ip, id: view.id });
+            members.push(maglev::Backend {
+                key: ip,
+                id: view.id,
+            });
         }
         let mac = if view.local {
             flags |= BACKEND_LOCAL;
@@ -86,7 +92,14 @@ pub fn desired_state(config: &NodeConfig, observed: &Observed) -> Result<Desired
         if let (false, Some(mac)) = (view.local, view.mac) {
             peer_macs.insert(mac);
         }
-        backends.insert(view.id, Backend { addr: ip_key(ip), mac, flags });
+        backends.insert(
+            view.id,
+            Backend {
+                addr: ip_key(ip),
+                mac,
+                flags,
+            },
+        );
     }
     // Every node builds the identical ring from the same healthy set: failover keeps flows.
     let table = maglev::build(&members, config.ring_size, config.hash_seed)?;
@@ -94,7 +107,17 @@ pub fn desired_state(config: &NodeConfig, observed: &Observed) -> Result<Desired
         .vips
         .iter()
         .flat_map(|&vip| config.service_ports.iter().map(move |&port| (vip, port)))
-        .map(|(vip, port)| (ServiceKey { vip: ip_key(vip), port, proto: PROTO_TCP, _pad: 0 }, table.clone()))
+        .map(|(vip, port)| {
+            (
+                ServiceKey {
+                    vip: ip_key(vip),
+                    port,
+                    proto: PROTO_TCP,
+                    _pad: 0,
+                },
+                table.clone(),
+            )
+        })
         .collect();
     Ok(DesiredState {
         settings,
@@ -124,7 +147,9 @@ impl BackendIds {
         for ip in addresses {
             if !self.ids.contains_key(ip) {
                 let used: BTreeSet<u32> = self.ids.values().copied().collect();
-                let free = (0..).find(|id| !used.contains(id)).expect("fewer than u32::MAX backends");
+                let free = (0..)
+                    .find(|id| !used.contains(id))
+                    .expect("fewer than u32::MAX backends");
                 self.ids.insert(*ip, free);
             }
         }

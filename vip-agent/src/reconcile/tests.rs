@@ -21,7 +21,12 @@ fn ip(last: u8) -> IpAddr {
 }
 
 fn view(id: u32, healthy: bool, local: bool, mac: Option<u8>) -> BackendView {
-    BackendView { id, healthy, local, mac: mac.map(|m| [2, 0, 0, 0, 0, m]) }
+    BackendView {
+        id,
+        healthy,
+        local,
+        mac: mac.map(|m| [2, 0, 0, 0, 0, m]),
+    }
 }
 
 fn observed(is_leader: bool, backends: &[(u8, BackendView)]) -> Observed {
@@ -33,7 +38,13 @@ fn observed(is_leader: bool, backends: &[(u8, BackendView)]) -> Observed {
 }
 
 fn ring_members(d: &DesiredState) -> BTreeSet<u32> {
-    d.services.values().next().unwrap().iter().copied().collect()
+    d.services
+        .values()
+        .next()
+        .unwrap()
+        .iter()
+        .copied()
+        .collect()
 }
 
 #[test]
@@ -50,7 +61,11 @@ fn leader_announces_and_follower_does_not() {
 
 #[test]
 fn one_service_per_vip_and_port_with_the_same_ring() {
-    let d = desired_state(&config(), &observed(true, &[(1, view(0, true, true, None))])).unwrap();
+    let d = desired_state(
+        &config(),
+        &observed(true, &[(1, view(0, true, true, None))]),
+    )
+    .unwrap();
     assert_eq!(d.services.len(), 2);
     assert!(d.services.keys().all(|k| k.proto == PROTO_TCP));
     assert_eq!(d.vips.len(), 1);
@@ -62,7 +77,11 @@ fn unhealthy_and_unresolved_backends_leave_the_ring_but_keep_their_slot() {
         &config(),
         &observed(
             true,
-            &[(1, view(0, true, true, None)), (2, view(1, false, false, Some(2))), (3, view(2, true, false, None))],
+            &[
+                (1, view(0, true, true, None)),
+                (2, view(1, false, false, Some(2))),
+                (3, view(2, true, false, None)),
+            ],
         ),
     )
     .unwrap();
@@ -76,15 +95,27 @@ fn unhealthy_and_unresolved_backends_leave_the_ring_but_keep_their_slot() {
 
 #[test]
 fn no_healthy_backend_means_an_empty_ring() {
-    let d = desired_state(&config(), &observed(true, &[(1, view(0, false, true, None))])).unwrap();
+    let d = desired_state(
+        &config(),
+        &observed(true, &[(1, view(0, false, true, None))]),
+    )
+    .unwrap();
     assert_eq!(ring_members(&d), BTreeSet::from([NO_BACKEND]));
 }
 
 #[test]
 fn every_node_builds_the_same_ring() {
     // Node A sees backend 1 as local, node B sees it as remote: the rings still agree.
-    let a = [(1, view(0, true, true, None)), (2, view(1, true, false, Some(2))), (3, view(2, true, false, Some(3)))];
-    let b = [(1, view(0, true, false, Some(1))), (2, view(1, true, true, None)), (3, view(2, true, false, Some(3)))];
+    let a = [
+        (1, view(0, true, true, None)),
+        (2, view(1, true, false, Some(2))),
+        (3, view(2, true, false, Some(3))),
+    ];
+    let b = [
+        (1, view(0, true, false, Some(1))),
+        (2, view(1, true, true, None)),
+        (3, view(2, true, false, Some(3))),
+    ];
     let da = desired_state(&config(), &observed(true, &a)).unwrap();
     let db = desired_state(&config(), &observed(false, &b)).unwrap();
     assert_eq!(da.services, db.services);

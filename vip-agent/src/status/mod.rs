@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use aya::maps::{Array, HashMap, Map, MapData, PerCpuArray};
 use vip_common::{
-    map_names as names, Backend, Counter, IpKey, Reason, ServiceInfo, ServiceKey, Settings, VipInfo, ANNOUNCE_ON,
-    BACKEND_ACTIVE, BACKEND_LOCAL, MAX_BACKENDS, PROTO_TCP,
+    map_names as names, Backend, Counter, IpKey, Reason, ServiceInfo, ServiceKey, Settings,
+    VipInfo, ANNOUNCE_ON, BACKEND_ACTIVE, BACKEND_LOCAL, MAX_BACKENDS, PROTO_TCP,
 };
 
 pub use render::{json, text};
@@ -21,7 +21,10 @@ pub enum StatusError {
     #[error("no pinned data plane under {dir} (is vip-agent running with --bpffs-dir {dir}?)")]
     NotRunning { dir: PathBuf },
     #[error("reading pinned map {path}: {source}")]
-    Map { path: PathBuf, source: aya::maps::MapError },
+    Map {
+        path: PathBuf,
+        source: aya::maps::MapError,
+    },
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -69,7 +72,9 @@ pub struct VerdictCount {
 
 /// The newest versioned pin directory below `base`.
 fn find_pin_dir(base: &Path) -> Result<PathBuf, StatusError> {
-    let not_running = || StatusError::NotRunning { dir: base.to_owned() };
+    let not_running = || StatusError::NotRunning {
+        dir: base.to_owned(),
+    };
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(base)
         .map_err(|_| not_running())?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -79,9 +84,15 @@ fn find_pin_dir(base: &Path) -> Result<PathBuf, StatusError> {
     dirs.pop().ok_or_else(not_running)
 }
 
-fn open<T: TryFrom<Map, Error = aya::maps::MapError>>(dir: &Path, name: &str) -> Result<T, StatusError> {
+fn open<T: TryFrom<Map, Error = aya::maps::MapError>>(
+    dir: &Path,
+    name: &str,
+) -> Result<T, StatusError> {
     let path = dir.join(name);
-    let map_err = |source| StatusError::Map { path: path.clone(), source };
+    let map_err = |source| StatusError::Map {
+        path: path.clone(),
+        source,
+    };
     let data = MapData::from_pin(&path).map_err(map_err)?;
     let map = Map::from_map_data(data).map_err(map_err)?;
     T::try_from(map).map_err(map_err)
@@ -91,7 +102,10 @@ fn total(map: &PerCpuArray<MapData, Counter>, index: u32) -> Counter {
     map.get(&index, 0).map_or_else(
         |_| Counter::default(),
         |values| {
-            values.iter().fold(Counter::default(), |a, c| Counter { packets: a.packets + c.packets, bytes: a.bytes + c.bytes })
+            values.iter().fold(Counter::default(), |a, c| Counter {
+                packets: a.packets + c.packets,
+                bytes: a.bytes + c.bytes,
+            })
         },
     )
 }
@@ -144,13 +158,21 @@ pub fn read(base: &Path) -> Result<Status, StatusError> {
         });
     }
     service_list.sort_by_key(|svc| (svc.vip, svc.port));
-    let mut vip_list: Vec<IpAddr> = vips.keys().filter_map(|k| k.ok()).map(|k| ip_addr(&k)).collect();
+    let mut vip_list: Vec<IpAddr> = vips
+        .keys()
+        .filter_map(|k| k.ok())
+        .map(|k| ip_addr(&k))
+        .collect();
     vip_list.sort();
     let verdicts = Reason::ALL
         .iter()
         .map(|&r| {
             let c = total(&reasons, r as u32);
-            VerdictCount { reason: r.label(), packets: c.packets, bytes: c.bytes }
+            VerdictCount {
+                reason: r.label(),
+                packets: c.packets,
+                bytes: c.bytes,
+            }
         })
         .filter(|v| v.packets > 0)
         .collect();

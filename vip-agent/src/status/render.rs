@@ -12,18 +12,35 @@ pub fn text(status: &Status) -> String {
     let leader = if !status.announcing {
         "no (follower)".to_owned()
     } else if status.announce_deadline_in_s < 0.0 {
-        format!("no: announce deadline lapsed {:.1}s ago (agent not refreshing)", -status.announce_deadline_in_s)
+        format!(
+            "no: announce deadline lapsed {:.1}s ago (agent not refreshing)",
+            -status.announce_deadline_in_s
+        )
     } else {
         "yes".to_owned()
     };
     let _ = writeln!(out, "Data plane   {}", status.pin_dir.display());
-    let _ = writeln!(out, "Announcing   {leader} (ifindex {}, MAC {})", status.ifindex, status.mac);
+    let _ = writeln!(
+        out,
+        "Announcing   {leader} (ifindex {}, MAC {})",
+        status.ifindex, status.mac
+    );
     let vips: Vec<String> = status.vips.iter().map(ToString::to_string).collect();
     let _ = writeln!(out, "VIPs         {}", vips.join(", "));
     let _ = writeln!(out, "Maglev M     {}", status.ring_size);
     for svc in &status.services {
-        let _ = writeln!(out, "\n{} {}:{}", svc.protocol.to_uppercase(), svc.vip, svc.port);
-        let _ = writeln!(out, "  {:<4} {:<40} {:<17} {:<6} {:<8} {:>7} {:>12} {:>14}", "id", "backend", "mac", "local", "state", "share", "packets", "bytes");
+        let _ = writeln!(
+            out,
+            "\n{} {}:{}",
+            svc.protocol.to_uppercase(),
+            svc.vip,
+            svc.port
+        );
+        let _ = writeln!(
+            out,
+            "  {:<4} {:<40} {:<17} {:<6} {:<8} {:>7} {:>12} {:>14}",
+            "id", "backend", "mac", "local", "state", "share", "packets", "bytes"
+        );
         for b in &svc.backends {
             let share = 100.0 * f64::from(b.slots) / f64::from(status.ring_size.max(1));
             let _ = writeln!(

@@ -1,4 +1,8 @@
-//! Runs fixture tables: every case gets a fresh state, one frame, and exact expectations.
+//! Shared by the integration tests: fixture tables (every case gets a fresh state, one
+//! frame and exact expectations) and throwaway network namespaces.
+#![allow(dead_code)] // each test binary uses a different part
+
+pub mod netns;
 use vip_agent::{dataplane::DesiredState, testing::fixture::Fixture};
 use vip_common::Reason;
 
