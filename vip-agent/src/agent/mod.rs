@@ -19,14 +19,24 @@ use tracing::{info, warn};
 use crate::{
     announce::{AnnounceSchedule, Announcer, InterfaceSelector, InterfaceSender, MacAddr},
     config::{BackendSource, HealthCheckConfig, RunConfig, XdpMode},
-    dataplane::{Attachment, Dataplane, LoadOptions},
+    dataplane::{pin_dir, Attachment, Dataplane, LoadOptions, LINK_PIN},
     health::{HealthChecker, HealthSettings, HealthState, TlsVerification},
-    host::{HostConfig, HostSetup, Netlink},
+    host::{HostConfig, HostRecord, HostSetup, Netlink},
     http::{self, AgentStatus, Metrics},
     reconcile::NodeConfig,
 };
 pub use backends::format_mac;
 pub use control::ANNOUNCE_LEASE;
+
+/// Where the host changes are recorded (see `HostRecord`): bpffs holds only BPF objects,
+/// so the record lives in /run, which like the pins does not survive a reboot.
+fn host_record_path(bpffs_dir: &std::path::Path) -> std::path::PathBuf {
+    let name = bpffs_dir
+        .to_string_lossy()
+        .trim_matches('/')
+        .replace('/', "_");
+    std::path::Path::new("/run/vip-agent").join(format!("{name}.host.json"))
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum AgentError {
@@ -66,6 +76,13 @@ pub async fn run(config: RunConfig) -> Result<(), AgentError> {
         },
     )
     .await?;
+    // After a crash, the new agent owns what its predecessor changed on the host.
+    let pins = pin_dir(&config.bpffs_dir, &load_options(&config));
+    if pins.join(LINK_PIN).exists() {
+        if let Some(record) = HostRecord::load(&host_record_path(&config.bpffs_dir)) {
+            host.inherit(&record, &config.vips).await?;
+        }
+    }
     let result = run_on_host(&config, &host, shutdown).await;
     match result {
         Ok(dataplane) if config.keep_forwarding_on_exit => {
@@ -76,6 +93,7 @@ pub async fn run(config: RunConfig) -> Result<(), AgentError> {
         }
         Ok(dataplane) => {
             dataplane.unpin_all().map_err(Box::new)?;
+            let _ = std::fs::remove_file(host_record_path(&config.bpffs_dir));
             drop(dataplane);
             host.cleanup().await?;
             info!("XDP detached and host changes undone");
@@ -97,12 +115,9 @@ async fn run_on_host(
 ) -> Result<Dataplane, AgentError> {
     let interface = host.interface().clone();
     bpffs::ensure_mounted(&config.bpffs_dir)?;
-    let options = LoadOptions {
-        ring_size: config.maglev_size,
-        ..Default::default()
-    };
     let mut dataplane =
-        Dataplane::load_pinned(options, Some(&config.bpffs_dir)).map_err(Box::new)?;
+        Dataplane::load_pinned(load_options(config), Some(&config.bpffs_dir)).map_err(Box::new)?;
+    host.record().save(&host_record_path(&config.bpffs_dir))?;
     match attach(&mut dataplane, &interface.name, config.xdp_mode) {
         Ok(attachment) => {
             info!(?attachment, pins = ?dataplane.pinned_at(), "XDP program on {}", interface.name)
@@ -222,6 +237,13 @@ fn attach(
             warn!(error = %e, "native XDP unavailable; falling back to generic (skb) mode, which is slower");
             attempt(dataplane, Aya::Skb, "skb")
         }),
+    }
+}
+
+fn load_options(config: &RunConfig) -> LoadOptions {
+    LoadOptions {
+        ring_size: config.maglev_size,
+        ..Default::default()
     }
 }
 

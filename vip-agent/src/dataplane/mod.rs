@@ -4,7 +4,7 @@ mod desired;
 mod error;
 pub mod object;
 mod pin;
-pub use pin::{pin_dir, Attachment, PINNED_MAPS, PIN_LAYOUT_VERSION};
+pub use pin::{pin_dir, Attachment, LINK_PIN, PINNED_MAPS, PIN_LAYOUT_VERSION};
 
 use aya::{
     maps::{Array, HashMap, MapData, PerCpuArray},

@@ -23,7 +23,8 @@ pub const PINNED_MAPS: [&str; 9] = [
     names::REASON_COUNTERS,
     names::BACKEND_COUNTERS,
 ];
-const LINK: &str = "link";
+/// File name of the pinned XDP link in the pin directory.
+pub const LINK_PIN: &str = "link";
 
 /// `<base>/v<layout>-m<ring>-f<flows>`: map sizes are part of the name because an adopted
 /// map keeps the size it was created with.
@@ -46,7 +47,7 @@ impl Dataplane {
     /// Adopts the pinned link in the pin directory, or attaches and pins a new one.
     pub fn attach_pinned(&mut self, interface: &str, mode: XdpMode) -> Result<Attachment> {
         let dir = self.pin_dir.clone().ok_or(DataplaneError::NotPinned)?;
-        let link_path = dir.join(LINK);
+        let link_path = dir.join(LINK_PIN);
         let program_err = |source| DataplaneError::Program {
             name: PROGRAM_NAME,
             source,
@@ -82,23 +83,20 @@ impl Dataplane {
         Ok(Attachment::Attached)
     }
 
-    /// Detaches the pinned link and removes every pin; the kernel frees the program and
-    /// maps once this `Dataplane` is dropped.
+    /// Detaches the pinned link and removes the pin directory (maps, link and anything the
+    /// agent saved beside them); the kernel frees program and maps once this `Dataplane`
+    /// is dropped.
     pub fn unpin_all(&self) -> Result<()> {
         let Some(dir) = &self.pin_dir else {
             return Ok(());
         };
-        for name in PINNED_MAPS.iter().chain([&LINK]) {
-            let path = dir.join(name);
-            match std::fs::remove_file(&path) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                    return Err(DataplaneError::Unpin { path, source: e });
-                }
-                _ => {}
-            }
+        match std::fs::remove_dir_all(dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(DataplaneError::Unpin {
+                path: dir.clone(),
+                source: e,
+            }),
+            _ => Ok(()),
         }
-        let _ = std::fs::remove_dir(dir);
-        Ok(())
     }
 
     pub fn pinned_at(&self) -> Option<&Path> {

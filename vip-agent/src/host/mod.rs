@@ -20,6 +20,7 @@
 mod multicast;
 mod neighbour;
 mod netlink;
+mod record;
 mod setup;
 mod sysctl;
 mod validate;
@@ -37,6 +38,7 @@ use std::{
 pub use multicast::solicited_node_group;
 pub use neighbour::resolve_mac;
 pub use netlink::{is_local_address, InterfaceInfo, Netlink};
+pub use record::HostRecord;
 pub use setup::{HostConfig, HostSetup};
 
 /// Errors of the host setup; every variant names the object it failed on.
@@ -87,6 +89,9 @@ pub enum HostError {
         #[source]
         source: rtnetlink::Error,
     },
+
+    #[error("writing the host record {}: {source}", path.display())]
+    RecordWrite { path: PathBuf, source: io::Error },
 
     #[error("cannot read sysctl {}", path.display())]
     SysctlRead {

@@ -25,7 +25,7 @@ pub struct HostConfig {
 
 /// One change made to the host, with what is needed to undo it.
 #[derive(Debug)]
-enum Change {
+pub(super) enum Change {
     Sysctl(SysctlChange),
     Multicast(MulticastMembership),
     LoopbackAddress {
@@ -47,9 +47,9 @@ struct Plan {
 /// The applied host configuration; [`HostSetup::cleanup`] undoes it.
 #[derive(Debug)]
 pub struct HostSetup {
-    netlink: Netlink,
+    pub(super) netlink: Netlink,
     interface: InterfaceInfo,
-    changes: Vec<Change>,
+    pub(super) changes: Vec<Change>,
 }
 
 fn host_prefix_len(ip: IpAddr) -> u8 {
