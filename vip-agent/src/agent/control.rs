@@ -76,9 +76,19 @@ impl ControlLoop {
                     &inputs.locations.borrow(),
                 ),
             };
-            match desired_state(&self.node, &observed).map(|d| self.dataplane.apply(&d)) {
-                Ok(Ok(())) => self.status.mark_reconciled(),
-                Ok(Err(e)) => error!(error = %e, "writing the XDP maps failed"),
+            match desired_state(&self.node, &observed) {
+                Ok(desired) => {
+                    let rings_changed = self.dataplane.applied_rings() != Some(&desired.services);
+                    match self.dataplane.apply(&desired) {
+                        Ok(()) => {
+                            if rings_changed {
+                                self.metrics.maglev_rebuilds_total.inc();
+                            }
+                            self.status.mark_reconciled();
+                        }
+                        Err(e) => error!(error = %e, "writing the XDP maps failed"),
+                    }
+                }
                 Err(e) => error!(error = %e, "computing the desired state failed"),
             }
             if is_leader != was_leader {

@@ -164,7 +164,9 @@ async fn run_on_host(
             unreachable!("discovery always builds a client")
         }
     };
-    let checker = HealthChecker::new(health_settings(&config.health, config.backend_port))?;
+    let histogram = metrics.health_check_duration_seconds.clone();
+    let checker = HealthChecker::new(health_settings(&config.health, config.backend_port))?
+        .with_probe_observer(move |report| histogram.observe(report.latency.as_secs_f64()));
     let health = checker.subscribe();
     tasks.spawn(checker.run(backends_rx.clone(), shutdown.clone()));
 

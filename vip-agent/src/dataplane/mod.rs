@@ -157,6 +157,11 @@ impl Dataplane {
             .collect()
     }
 
+    /// The Maglev tables last written, by service.
+    pub fn applied_rings(&self) -> Option<&std::collections::BTreeMap<ServiceKey, Vec<u32>>> {
+        self.applied.as_ref().map(|d| &d.services)
+    }
+
     pub fn ring_size(&self) -> u32 {
         self.ring_size
     }

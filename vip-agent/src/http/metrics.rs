@@ -31,7 +31,7 @@ pub struct Metrics {
     /// 1 while this node holds the VIP.
     pub is_leader: IntGauge,
     pub leader_transitions_total: IntCounter,
-    /// Duration of the most recent failover as measured by the agent.
+    /// Seconds from this node winning the election to its data plane announcing the VIP.
     pub last_failover_seconds: Gauge,
     pub garp_sent_total: IntCounter,
     pub arp_conflicts_total: IntCounter,
@@ -60,7 +60,7 @@ impl Metrics {
             )?,
             last_failover_seconds: Gauge::with_opts(Opts::new(
                 "vip_last_failover_seconds",
-                "Duration in seconds of the most recent failover handled by this node",
+                "Seconds from this node winning the election to its XDP program answering ARP/NDP for the VIPs (its share of the most recent failover)",
             ))
             .map_err(create_error("vip_last_failover_seconds"))?,
             garp_sent_total: counter(
