@@ -1,1 +1,63 @@
-fn main() {}
+//! Developer commands: `cargo xtask <command>` (aliased in .cargo/config.toml).
+mod bench;
+mod build_ebpf;
+mod setup;
+mod tools;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(about = "Developer commands of the vip workspace")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Install what building and testing need and this machine lacks (idempotent): the
+    /// nightly's rust-src, bpf-linker 0.13 on the nightly's own LLVM, and the test tools.
+    Setup,
+    /// Build the XDP object through vip-agent's build script (the normal build path) and
+    /// print where it is and what it holds.
+    BuildEbpf {
+        /// Build the dev profile instead of release.
+        #[arg(long)]
+        debug: bool,
+    },
+    /// Time the XDP paths against an empty XDP program (needs root) and write
+    /// bench/results/xdp.md.
+    BenchXdp {
+        /// Measurement rounds (the table shows medians).
+        #[arg(long, default_value_t = 5)]
+        rounds: u32,
+        /// Runs per BPF_PROG_TEST_RUN for frames a path leaves unchanged.
+        #[arg(long, default_value_t = 1_000_000)]
+        repeat: u32,
+        /// Single-run calls averaged for paths that rewrite the frame.
+        #[arg(long, default_value_t = 100_000)]
+        calls: u32,
+        /// Print the table without writing bench/results/xdp.md.
+        #[arg(long)]
+        no_write: bool,
+    },
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().command {
+        Command::Setup => setup::run(),
+        Command::BuildEbpf { debug } => build_ebpf::run(!debug),
+        Command::BenchXdp {
+            rounds,
+            repeat,
+            calls,
+            no_write,
+        } => bench::run(&bench::Options {
+            rounds,
+            repeat,
+            calls,
+            write: !no_write,
+        }),
+    }
+}

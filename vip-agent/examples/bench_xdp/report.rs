@@ -12,10 +12,23 @@ fn median(values: impl Iterator<Item = f64>) -> f64 {
     }
 }
 
+/// 1000000 -> 1,000,000
+fn grouped(n: u32) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
 pub fn print(args: &Args, paths: &[Path], samples: &[Vec<(f64, f64)>]) {
     let label = |mode| match mode {
-        Mode::Repeat => format!("repeat {}", args.repeat),
-        Mode::Calls => format!("{} calls × repeat 1", args.calls),
+        Mode::Repeat => format!("repeat {}", grouped(args.repeat)),
+        Mode::Calls => format!("{} calls × repeat 1", grouped(args.calls)),
     };
     println!(
         "| Path | Measured as | ns/packet | empty ns | over empty ns | × empty | Goal | Verdict |"
