@@ -248,7 +248,7 @@ fn state(node: usize, eth0: &InterfaceInfo, ring: &[u32]) -> DesiredState {
             hash_seed: SEED,
             ring_size: RING_SIZE,
             mac: eth0.mac,
-            _pad: [0; 2],
+            ..Default::default()
         },
         vips: [vip].into(),
         ..Default::default()

@@ -98,7 +98,7 @@ fn state(eth0: &InterfaceInfo, announcing: bool, deadline_ns: u64) -> DesiredSta
             // `apply` writes the loaded size; no service is configured here.
             ring_size: 0,
             mac: eth0.mac,
-            _pad: [0; 2],
+            ..Default::default()
         },
         vips: [IpKey::from_v4(VIP4.octets()), IpKey::from_v6(VIP6.octets())].into(),
         ..Default::default()

@@ -31,6 +31,8 @@ pub const PROGRAM_NAME: &str = "vip_xdp";
 pub const EMPTY_PROGRAM_NAME: &str = "vip_empty";
 
 pub const MAX_VIPS: u32 = 16;
+/// IPv4 VIPs kept inline in `Settings`.
+pub const MAX_VIP4: usize = 8;
 pub const MAX_SERVICES: u32 = 16;
 pub const MAX_BACKENDS: u32 = 256;
 /// Default Maglev table size M (prime). The agent may load the program with another prime.
@@ -60,7 +62,27 @@ pub struct Settings {
     pub ring_size: u32,
     /// MAC of `ifindex`: the ARP/NDP answer and the source of forwarded frames.
     pub mac: [u8; 6],
-    pub _pad: [u8; 2],
+    /// Number of used entries of `vip4`.
+    pub vip4_count: u16,
+    /// The IPv4 VIPs, inline: a few compares on the hot path cost less than a hash lookup.
+    /// Written by the agent from the VIP set; the `VIPS` map holds them too.
+    pub vip4: [[u8; 4]; MAX_VIP4],
+}
+
+impl Settings {
+    /// Whether `addr` is one of the inline IPv4 VIPs.
+    #[inline(always)]
+    pub fn is_vip4(&self, addr: [u8; 4]) -> bool {
+        let wanted = u32::from_ne_bytes(addr);
+        let mut i = 0;
+        while i < MAX_VIP4 {
+            if i < self.vip4_count as usize && u32::from_ne_bytes(self.vip4[i]) == wanted {
+                return true;
+            }
+            i += 1;
+        }
+        false
+    }
 }
 
 /// An IPv4-mapped or IPv6 address in network byte order.
@@ -196,7 +218,7 @@ pub struct Counter {
 }
 
 const _: () = {
-    assert!(core::mem::size_of::<Settings>() == 32);
+    assert!(core::mem::size_of::<Settings>() == 64);
     assert!(core::mem::size_of::<IpKey>() == 16);
     assert!(core::mem::size_of::<VipInfo>() == 4);
     assert!(core::mem::size_of::<ServiceKey>() == 20);

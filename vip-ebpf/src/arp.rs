@@ -1,9 +1,9 @@
 //! ARP: answer requests for a VIP in place on the announcer; spot foreign claims.
 use aya_ebpf::programs::XdpContext;
-use vip_common::{IpKey, Reason, Settings, ANNOUNCE_ON};
+use vip_common::{Reason, Settings, ANNOUNCE_ON};
 
 use crate::{
-    announce::{gate, is_vip, Gate},
+    announce::{gate, Gate},
     packet::{at, be16, ArpHdr, EthHdr, ETH_LEN, ETH_P_IPV4},
     verdict::{pass, tx, Verdict},
 };
@@ -34,7 +34,7 @@ pub fn handle(ctx: &XdpContext, eth: &mut EthHdr, settings: &Settings) -> Verdic
     // Replies and gratuitous requests (sender IP = target IP) can claim a VIP. Ordinary
     // requests are not checked, to keep one map lookup on the hot path.
     if op == OP_REPLY || arp.spa == arp.tpa {
-        if !is_vip(&IpKey::from_v4(arp.spa)) {
+        if !settings.is_vip4(arp.spa) {
             return pass(Reason::ArpNotVip);
         }
         if arp.sha == settings.mac {
@@ -46,7 +46,7 @@ pub fn handle(ctx: &XdpContext, eth: &mut EthHdr, settings: &Settings) -> Verdic
             Reason::ArpClaimSeen
         });
     }
-    if !is_vip(&IpKey::from_v4(arp.tpa)) {
+    if !settings.is_vip4(arp.tpa) {
         return pass(Reason::ArpNotVip);
     }
     match gate(ctx, settings) {

@@ -3,7 +3,6 @@ use aya_ebpf::programs::XdpContext;
 use vip_common::{FlowKey, IpKey, Reason, Settings};
 
 use crate::{
-    announce::is_vip,
     balance::{select, FlowUse},
     packet::{
         at, be16, has, EthHdr, IcmpHdr, Ipv4Hdr, Ports, ETH_LEN, IPPROTO_ICMP, IPPROTO_TCP,
@@ -35,10 +34,10 @@ pub fn handle(ctx: &XdpContext, eth: &mut EthHdr, settings: &Settings, bytes: u6
     };
     // SAFETY: `at` checked the bounds.
     let ip = unsafe { &*ip };
-    let vip = IpKey::from_v4(ip.dst);
-    if !is_vip(&vip) {
+    if !settings.is_vip4(ip.dst) {
         return pass(Reason::NotVip);
     }
+    let vip = IpKey::from_v4(ip.dst);
     let Some(ihl) = header_len(ip) else {
         return pass(Reason::Ipv4BadHeader);
     };
@@ -52,7 +51,9 @@ pub fn handle(ctx: &XdpContext, eth: &mut EthHdr, settings: &Settings, bytes: u6
     let l4 = ETH_LEN + ihl;
     let client = IpKey::from_v4(ip.src);
     match ip.proto {
-        IPPROTO_TCP | IPPROTO_UDP => transport(ctx, eth, settings, l4, ip.proto, client, vip, bytes),
+        IPPROTO_TCP | IPPROTO_UDP => {
+            transport(ctx, eth, settings, l4, ip.proto, client, vip, bytes)
+        }
         IPPROTO_ICMP => frag_needed(ctx, eth, settings, l4, &vip, bytes),
         _ => pass(Reason::VipOtherProtocol),
     }
@@ -71,7 +72,11 @@ pub fn transport(
     vip: IpKey,
     bytes: u64,
 ) -> Verdict {
-    let need = if proto == IPPROTO_TCP { TCP_MIN_LEN } else { UDP_LEN };
+    let need = if proto == IPPROTO_TCP {
+        TCP_MIN_LEN
+    } else {
+        UDP_LEN
+    };
     if !has(ctx, l4, need) {
         return pass(Reason::L4Truncated);
     }
@@ -80,7 +85,11 @@ pub fn transport(
     };
     // SAFETY: bounds checked above.
     let ports = unsafe { &*ports };
-    let flow_use = if proto == IPPROTO_TCP { tcp_flow_use(ctx, l4) } else { FlowUse::Continue };
+    let flow_use = if proto == IPPROTO_TCP {
+        tcp_flow_use(ctx, l4)
+    } else {
+        FlowUse::Continue
+    };
     let flow = FlowKey {
         client,
         vip,

@@ -54,7 +54,9 @@ pub fn handle(ctx: &XdpContext, eth: &mut EthHdr, settings: &Settings, bytes: u6
     }
     let client = IpKey::from_v6(ip.src);
     match ip.next_header {
-        IPPROTO_TCP | IPPROTO_UDP => transport(ctx, eth, settings, L4, ip.next_header, client, vip, bytes),
+        IPPROTO_TCP | IPPROTO_UDP => {
+            transport(ctx, eth, settings, L4, ip.next_header, client, vip, bytes)
+        }
         IPPROTO_ICMPV6 => packet_too_big(ctx, eth, settings, &vip, bytes),
         _ => pass(Reason::Ipv6OtherNextHeader),
     }

@@ -1,7 +1,9 @@
 //! Developer commands: `cargo xtask <command>` (aliased in .cargo/config.toml).
 mod bench;
 mod build_ebpf;
+mod lab;
 mod setup;
+mod test;
 mod tools;
 
 use anyhow::Result;
@@ -26,6 +28,14 @@ enum Command {
         #[arg(long)]
         debug: bool,
     },
+    /// Format check, clippy, every test (needs root) and the manifest check: what CI runs.
+    Test,
+    /// The local demo lab (needs root): `up` starts it, `down` removes it, `demo` runs
+    /// the failover demonstration and cleans up.
+    Lab {
+        #[arg(value_parser = ["up", "down", "demo"])]
+        action: String,
+    },
     /// Time the XDP paths against an empty XDP program (needs root) and write
     /// bench/results/xdp.md.
     BenchXdp {
@@ -47,6 +57,8 @@ enum Command {
 fn main() -> Result<()> {
     match Cli::parse().command {
         Command::Setup => setup::run(),
+        Command::Test => test::run(),
+        Command::Lab { action } => lab::run(&action),
         Command::BuildEbpf { debug } => build_ebpf::run(!debug),
         Command::BenchXdp {
             rounds,

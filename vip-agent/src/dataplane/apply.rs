@@ -4,8 +4,8 @@
 use std::collections::BTreeSet;
 
 use vip_common::{
-    map_names as names, MacKey, ServiceInfo, ServiceKey, VipInfo, BACKEND_ACTIVE, MAX_BACKENDS,
-    MAX_SERVICES, MAX_VIPS, SERVICE_RING_B,
+    map_names as names, IpKey, MacKey, ServiceInfo, ServiceKey, VipInfo, BACKEND_ACTIVE,
+    MAX_BACKENDS, MAX_SERVICES, MAX_VIP4, MAX_VIPS, SERVICE_RING_B,
 };
 
 use super::{error::map_err, Dataplane, DataplaneError, DesiredState, Result};
@@ -26,6 +26,10 @@ impl Dataplane {
         // Settings last: a first apply turns the program on only once everything is in place.
         let mut settings = desired.settings;
         settings.ring_size = self.ring_size;
+        let vip4: Vec<[u8; 4]> = desired.vips.iter().filter_map(IpKey::as_v4).collect();
+        settings.vip4 = Default::default();
+        settings.vip4[..vip4.len()].copy_from_slice(&vip4);
+        settings.vip4_count = vip4.len() as u16;
         self.settings
             .set(0, settings, 0)
             .map_err(map_err(names::SETTINGS))?;
@@ -134,7 +138,7 @@ impl Dataplane {
         for mac in wanted {
             let key = MacKey {
                 mac: *mac,
-                _pad: [0; 2],
+                ..Default::default()
             };
             self.peer_macs
                 .insert(key, 1, 0)
@@ -150,6 +154,14 @@ impl Dataplane {
 }
 
 fn check_limits(desired: &DesiredState, ring_size: u32) -> Result<()> {
+    let vip4 = desired.vips.iter().filter(|v| v.as_v4().is_some()).count();
+    if vip4 > MAX_VIP4 {
+        return Err(DataplaneError::TooMany {
+            what: "IPv4 VIPs",
+            count: vip4,
+            limit: MAX_VIP4 as u32,
+        });
+    }
     let limits = [
         ("VIPs", desired.vips.len(), MAX_VIPS),
         ("services", desired.services.len(), MAX_SERVICES),

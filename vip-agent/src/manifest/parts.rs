@@ -55,12 +55,13 @@ pub fn host_path(name: &str, path: &str, type_: &str) -> Volume {
     }
 }
 
-pub fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
+/// Read-only, or read-write with `HostToContainer` propagation when `propagate`.
+pub fn mount(name: &str, path: &str, read_only: bool, propagate: bool) -> VolumeMount {
     VolumeMount {
         name: name.to_owned(),
         mount_path: path.to_owned(),
         read_only: Some(read_only),
-        mount_propagation: (!read_only).then(|| "HostToContainer".to_owned()),
+        mount_propagation: propagate.then(|| "HostToContainer".to_owned()),
         ..Default::default()
     }
 }

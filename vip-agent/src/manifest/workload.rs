@@ -6,6 +6,8 @@
 //! bpffs only when /sys/fs/bpf is not one already, and the host's bpffs comes in as a
 //! hostPath. `HostToContainer` propagation suffices: pins are written into the host's
 //! bpffs itself (a bind mount shares it), and `Bidirectional` would need a privileged pod.
+//! The root filesystem is read-only; the agent's only other write, its host record, goes
+//! to a hostPath.
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -28,6 +30,10 @@ use crate::health::{HealthSettings, TlsVerification};
 
 /// Where the host mounts bpffs; mounted into the container at the same path.
 pub const BPFFS_MOUNT: &str = "/sys/fs/bpf";
+/// Where the agent records its host changes for the agent that adopts its pins (see
+/// `agent::host_record_path`): on the host, so a restarted container finds it, and like
+/// the pins gone after a reboot. The root filesystem is read-only, so it must be a mount.
+pub const HOST_RECORD_DIR: &str = "/run/vip-agent";
 /// The kubeconfig of a kubeadm static pod unless `--kubeconfig` says otherwise.
 pub const KUBEADM_ADMIN_CONF: &str = "/etc/kubernetes/admin.conf";
 /// The cluster CA of the pod's service account: signs the API servers' serving
@@ -110,12 +116,16 @@ fn pod_spec(
     config: &RunConfig,
 ) -> Result<PodSpec, ManifestError> {
     let run = effective_run_args(mode, &args.run);
-    let mut volumes = vec![host_path("bpffs", BPFFS_MOUNT, "DirectoryOrCreate")];
-    let mut mounts = vec![mount("bpffs", BPFFS_MOUNT, false)];
+    let mut volumes = vec![
+        host_path("bpffs", BPFFS_MOUNT, "DirectoryOrCreate"),
+        host_path("host-record", HOST_RECORD_DIR, "DirectoryOrCreate"),
+    ];
+    let mut mounts = vec![mount("bpffs", BPFFS_MOUNT, false, true)];
+    mounts.push(mount("host-record", HOST_RECORD_DIR, false, false));
     if !config.bpffs_dir.starts_with(BPFFS_MOUNT) {
         let dir = path_text(s::BPFFS_DIR, &config.bpffs_dir)?;
         volumes.push(host_path("bpffs-dir", &dir, "DirectoryOrCreate"));
-        mounts.push(mount("bpffs-dir", &dir, false));
+        mounts.push(mount("bpffs-dir", &dir, false, true));
     }
     for (name, setting, file) in host_files(&run) {
         let file = path_text(setting, &file)?;
@@ -127,7 +137,7 @@ fn pod_spec(
         }
         if !mounts.iter().any(|m| m.mount_path == file) {
             volumes.push(host_path(name, &file, "File"));
-            mounts.push(mount(name, &file, true));
+            mounts.push(mount(name, &file, true, false));
         }
     }
     let mut env = vec![EnvVar {

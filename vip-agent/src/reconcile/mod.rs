@@ -69,7 +69,7 @@ pub fn desired_state(
         hash_seed: config.hash_seed,
         ring_size: config.ring_size,
         mac: config.mac,
-        _pad: [0; 2],
+        ..Default::default()
     };
     let mut backends = BTreeMap::new();
     let mut peer_macs = BTreeSet::new();

@@ -79,7 +79,7 @@ impl Fixture {
                 hash_seed: SEED,
                 ring_size: RING_SIZE,
                 mac: OUR_MAC,
-                _pad: [0; 2],
+                ..Default::default()
             },
             ..Default::default()
         };

@@ -127,7 +127,7 @@ fn env_round_trips_through_run() {
         .iter()
         .map(|v| &v["hostPath"]["path"])
         .collect();
-    assert_eq!(paths, [&json!("/sys/fs/bpf"), &json!("/run/vip-bpf")]);
+    assert_eq!(paths, ["/sys/fs/bpf", "/run/vip-agent", "/run/vip-bpf"]);
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! The DaemonSet and the static pod.
 use std::collections::BTreeSet;
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::*;
 use crate::manifest::parts::CAPABILITIES;
@@ -60,11 +60,17 @@ fn daemonset_has_the_required_fields() {
     assert!(c["resources"].get("limits").is_none());
     assert_eq!(
         pod["volumes"],
-        json!([{"name": "bpffs", "hostPath": {"path": "/sys/fs/bpf", "type": "DirectoryOrCreate"}}])
+        json!([
+            {"name": "bpffs", "hostPath": {"path": "/sys/fs/bpf", "type": "DirectoryOrCreate"}},
+            {"name": "host-record", "hostPath": {"path": "/run/vip-agent", "type": "DirectoryOrCreate"}},
+        ])
     );
     assert_eq!(
         c["volumeMounts"],
-        json!([{"name": "bpffs", "mountPath": "/sys/fs/bpf", "readOnly": false, "mountPropagation": "HostToContainer"}])
+        json!([
+            {"name": "bpffs", "mountPath": "/sys/fs/bpf", "readOnly": false, "mountPropagation": "HostToContainer"},
+            {"name": "host-record", "mountPath": "/run/vip-agent", "readOnly": false},
+        ])
     );
 }
 
@@ -131,7 +137,13 @@ fn static_pod_mounts_the_kubeadm_kubeconfig_and_ca() {
         &["--election", "none", "--health-insecure"],
     ))[0];
     assert!(!env_of(bare).contains_key("VIP_KUBECONFIG"));
-    assert_eq!(bare["spec"]["volumes"].as_array().unwrap().len(), 1);
+    let names: Vec<&Value> = bare["spec"]["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| &v["name"])
+        .collect();
+    assert_eq!(names, ["bpffs", "host-record"]);
 }
 
 #[test]
