@@ -28,6 +28,9 @@ use crate::{
 pub use backends::format_mac;
 pub use control::ANNOUNCE_LEASE;
 
+/// Directory of the host record; the manifests mount it from the host.
+pub const HOST_RECORD_DIR: &str = "/run/vip-agent";
+
 /// Where the host changes are recorded (see `HostRecord`): bpffs holds only BPF objects,
 /// so the record lives in /run, which like the pins does not survive a reboot.
 fn host_record_path(bpffs_dir: &std::path::Path) -> std::path::PathBuf {
@@ -35,7 +38,7 @@ fn host_record_path(bpffs_dir: &std::path::Path) -> std::path::PathBuf {
         .to_string_lossy()
         .trim_matches('/')
         .replace('/', "_");
-    std::path::Path::new("/run/vip-agent").join(format!("{name}.host.json"))
+    std::path::Path::new(HOST_RECORD_DIR).join(format!("{name}.host.json"))
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -79,10 +79,7 @@ impl Dataplane {
     /// maps a previous agent pinned there.
     pub fn load_pinned(options: LoadOptions, pin_base: Option<&std::path::Path>) -> Result<Self> {
         let bytes = object::bytes().ok_or(DataplaneError::ObjectMissing)?;
-        let LoadOptions {
-            ring_size,
-            max_flows,
-        } = options;
+        let ring_size = options.ring_size;
         if !(3..=MAX_RING_SIZE).contains(&ring_size) || !crate::maglev::is_prime(ring_size) {
             return Err(DataplaneError::RingSize {
                 size: ring_size,
@@ -90,6 +87,24 @@ impl Dataplane {
             });
         }
         let pins = pin_base.map(|base| pin_dir(base, &options));
+        // Pins this load creates are removed again if it fails; adopted ones are live.
+        let fresh_pins = pins.as_ref().filter(|dir| !dir.exists()).cloned();
+        let result = Self::load_into(bytes, options, pins);
+        if let (Err(_), Some(dir)) = (&result, fresh_pins) {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        result
+    }
+
+    fn load_into(
+        bytes: &[u8],
+        options: LoadOptions,
+        pins: Option<std::path::PathBuf>,
+    ) -> Result<Self> {
+        let LoadOptions {
+            ring_size,
+            max_flows,
+        } = options;
         let paths: Vec<(&str, std::path::PathBuf)> = match &pins {
             Some(dir) => {
                 std::fs::create_dir_all(dir).map_err(|source| DataplaneError::PinDir {

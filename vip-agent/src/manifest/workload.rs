@@ -30,10 +30,7 @@ use crate::health::{HealthSettings, TlsVerification};
 
 /// Where the host mounts bpffs; mounted into the container at the same path.
 pub const BPFFS_MOUNT: &str = "/sys/fs/bpf";
-/// Where the agent records its host changes for the agent that adopts its pins (see
-/// `agent::host_record_path`): on the host, so a restarted container finds it, and like
-/// the pins gone after a reboot. The root filesystem is read-only, so it must be a mount.
-pub const HOST_RECORD_DIR: &str = "/run/vip-agent";
+use crate::agent::HOST_RECORD_DIR;
 /// The kubeconfig of a kubeadm static pod unless `--kubeconfig` says otherwise.
 pub const KUBEADM_ADMIN_CONF: &str = "/etc/kubernetes/admin.conf";
 /// The cluster CA of the pod's service account: signs the API servers' serving
