@@ -53,10 +53,14 @@ pub fn tls_config(config: &StandInConfig) -> Result<ServerConfig, StandInError> 
     names.push(config.node.clone());
     let certified = rcgen::generate_simple_self_signed(names)?;
     let key = PrivatePkcs8KeyDer::from(certified.signing_key.serialize_der());
-    let mut tls = ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_single_cert(vec![certified.cert.der().clone()], PrivateKeyDer::Pkcs8(key))?;
+    let mut tls =
+        ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()?
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![certified.cert.der().clone()],
+                PrivateKeyDer::Pkcs8(key),
+            )?;
     tls.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(tls)
 }
@@ -65,7 +69,10 @@ pub fn tls_config(config: &StandInConfig) -> Result<ServerConfig, StandInError> 
 pub async fn serve(config: StandInConfig, shutdown: CancellationToken) -> Result<(), StandInError> {
     let listener = TcpListener::bind(config.listen)
         .await
-        .map_err(|source| StandInError::Bind { addr: config.listen, source })?;
+        .map_err(|source| StandInError::Bind {
+            addr: config.listen,
+            source,
+        })?;
     serve_listener(listener, config, shutdown).await
 }
 
@@ -111,23 +118,38 @@ pub fn answer<B>(config: &StandInConfig, request: &Request<B>) -> Response<LabBo
         "/readyz" => match &config.unready_file {
             Some(flag) if flag.exists() => (
                 StatusCode::INTERNAL_SERVER_ERROR,
-                LabBody::text(&format!("[-]vip-lab failed: {} exists\nreadyz check failed", flag.display())),
+                LabBody::text(&format!(
+                    "[-]vip-lab failed: {} exists\nreadyz check failed",
+                    flag.display()
+                )),
             ),
             _ => (StatusCode::OK, LabBody::text("ok")),
         },
         "/version" => (StatusCode::OK, LabBody::text(&version(&config.node))),
         "/download" => match query(request, "bytes").map(str::parse::<u64>) {
             Some(Ok(bytes)) if bytes <= MAX_DOWNLOAD => (StatusCode::OK, LabBody::download(bytes)),
-            _ => (StatusCode::BAD_REQUEST, LabBody::text("want ?bytes=N (at most 64 GiB)")),
+            _ => (
+                StatusCode::BAD_REQUEST,
+                LabBody::text("want ?bytes=N (at most 64 GiB)"),
+            ),
         },
         "/stream" => {
             let seconds = query(request, "seconds").and_then(|s| s.parse::<u64>().ok());
-            let limit = seconds.map_or(MAX_STREAM, Duration::from_secs).min(MAX_STREAM);
-            (StatusCode::OK, LabBody::stream(&config.node, Duration::from_millis(100), limit))
+            let limit = seconds
+                .map_or(MAX_STREAM, Duration::from_secs)
+                .min(MAX_STREAM);
+            (
+                StatusCode::OK,
+                LabBody::stream(&config.node, Duration::from_millis(100), limit),
+            )
         }
         _ => (StatusCode::NOT_FOUND, LabBody::text("not found")),
     };
-    let content_type = if request.uri().path() == "/version" { "application/json" } else { "text/plain" };
+    let content_type = if request.uri().path() == "/version" {
+        "application/json"
+    } else {
+        "text/plain"
+    };
     Response::builder()
         .status(status)
         .header("x-node", config.node.as_str())

@@ -1,4 +1,8 @@
 //! Asking "who has the VIP?" from the client, and hearing every MAC that answers.
+//!
+//! The requests come from an address and MAC of their own ([`PROBER4`], [`PROBER_MAC`]):
+//! replies then go to a MAC the client's kernel does not own, so they never update its
+//! ARP cache, and the probe does not speed up the failover the client's requests see.
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
@@ -9,6 +13,11 @@ use crate::netns::in_netns;
 use crate::topology::Mac;
 use crate::LabError;
 
+/// Sender address of ARP probes: on the lab subnet, used by nobody.
+pub const PROBER4: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 51);
+/// Sender MAC of ARP probes.
+pub const PROBER_MAC: Mac = [0x02, 0x77, 0, 0, 0, 0x51];
+
 /// A raw socket on the client's interface; usable from any thread once opened.
 pub struct ArpProber {
     tx: Box<dyn DataLinkSender>,
@@ -18,21 +27,20 @@ pub struct ArpProber {
 }
 
 impl ArpProber {
-    /// Opens `interface` of `netns`, sending from `ip`.
-    pub fn open(netns: &str, interface: &str, ip: Ipv4Addr) -> Result<Self, LabError> {
+    /// Opens `interface` of `netns`, asking as [`PROBER4`] / [`PROBER_MAC`].
+    pub fn open(netns: &str, interface: &str) -> Result<Self, LabError> {
         in_netns(netns, || {
             let iface = pnet_datalink::interfaces()
                 .into_iter()
                 .find(|i| i.name == interface)
                 .ok_or_else(|| LabError::Arp(format!("no interface {interface} in {netns}")))?;
-            let mac = iface
-                .mac
-                .ok_or_else(|| LabError::Arp(format!("{interface} has no MAC")))?
-                .octets();
             let config = Config {
                 read_timeout: Some(Duration::from_millis(5)),
+                // Frames to PROBER_MAC reach packet sockets without it.
+                promiscuous: false,
                 ..Config::default()
             };
+            let (mac, ip) = (PROBER_MAC, PROBER4);
             match pnet_datalink::channel(&iface, config) {
                 Ok(Channel::Ethernet(tx, rx)) => Ok(Self { tx, rx, mac, ip }),
                 Ok(_) => Err(LabError::Arp("unexpected channel type".to_owned())),

@@ -65,7 +65,10 @@ pub fn cargo_build(profile: Profile, args: &[&str]) -> Result<(), LabError> {
     let status = std::process::Command::new(&cargo)
         .args(&all)
         .status()
-        .map_err(|source| LabError::Spawn { command: format!("{cargo} build"), source })?;
+        .map_err(|source| LabError::Spawn {
+            command: format!("{cargo} build"),
+            source,
+        })?;
     if !status.success() {
         return Err(LabError::Command {
             command: format!("{cargo} {}", all.join(" ")),
@@ -84,16 +87,22 @@ impl Binaries {
         if !apiserver.exists() {
             cargo_build(profile, &["-p", "vip-lab", "--bin", "vip-lab-apiserver"])?;
         }
-        Ok(Self { agent: build_agent(profile)?, apiserver, lab })
+        Ok(Self {
+            agent: build_agent(profile)?,
+            apiserver,
+            lab,
+        })
     }
 
     pub fn check(&self) -> Result<(), LabError> {
         for path in [&self.agent, &self.apiserver, &self.lab] {
             if !path.is_file() {
-                return Err(LabError::Other(format!("{} is missing; build it first", path.display())));
+                return Err(LabError::Other(format!(
+                    "{} is missing; build it first",
+                    path.display()
+                )));
             }
         }
         Ok(())
     }
 }
-

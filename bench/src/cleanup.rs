@@ -118,6 +118,14 @@ impl Resources {
     }
 }
 
+/// Removes a state file, and its directory if that is then empty.
+pub fn remove_state_file(path: &Path) {
+    let _ = std::fs::remove_file(path);
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::remove_dir(dir);
+    }
+}
+
 /// Removes what a bpffs (or any) directory holds: pins go before the unmount.
 fn clear_dir(dir: &Path) {
     if let Ok(entries) = std::fs::read_dir(dir) {
@@ -191,7 +199,7 @@ impl Tracker {
         shared.armed = false;
         shared.resources.teardown();
         if let Some(path) = &shared.state_file {
-            let _ = std::fs::remove_file(path);
+            remove_state_file(path);
         }
     }
 }
@@ -200,6 +208,14 @@ impl Drop for Tracker {
     fn drop(&mut self) {
         Self::teardown_shared(&self.shared);
     }
+}
+
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether a signal is tearing the labs down (the process exits with 130 when done):
+/// errors seen meanwhile are its doing, not worth reporting.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
 }
 
 /// Installs (once per process) a SIGINT/SIGTERM/SIGHUP handler that tears down every live
@@ -215,6 +231,7 @@ pub fn install_signal_cleanup() {
                 return;
             };
             runtime.block_on(wait_for_signal());
+            INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
             eprintln!("vip-lab: interrupted; tearing the lab down");
             let live: Vec<_> = lock(&LIVE).iter().filter_map(Weak::upgrade).collect();
             for shared in live {

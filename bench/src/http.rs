@@ -46,7 +46,11 @@ impl Reply {
 }
 
 /// `GET https://addr/path` on a new connection, all of it within `timeout`.
-pub async fn https_get(addr: SocketAddr, path: &str, timeout: Duration) -> Result<Reply, HttpError> {
+pub async fn https_get(
+    addr: SocketAddr,
+    path: &str,
+    timeout: Duration,
+) -> Result<Reply, HttpError> {
     let exchange = async {
         let tcp = TcpStream::connect(addr).await.map_err(HttpError::Connect)?;
         let _ = tcp.set_nodelay(true);

@@ -15,7 +15,7 @@ use crate::topology::{create_dir, Topology, TopologySpec};
 use crate::{LabError, BRIDGE4, LEASE_PORT};
 
 pub use crate::binaries::{build_agent, Binaries, Profile};
-pub use observe::metric;
+pub use observe::{metric, read_lease_holder, wait_for};
 
 /// Lease timings and health-check settings handed to every agent, as they are spelled on
 /// its command line.
@@ -89,8 +89,16 @@ impl Lab {
         tracker.record(|r| r.trees.push(logs.clone()))?;
         let bpffs = run_dir.join("bpffs");
         create_dir(tracker, &bpffs)?;
-        mount(Some("bpf"), &bpffs, Some("bpf"), MsFlags::empty(), None::<&str>).map_err(|source| {
-            LabError::Sys { what: format!("mount -t bpf bpf {}", bpffs.display()), source }
+        mount(
+            Some("bpf"),
+            &bpffs,
+            Some("bpf"),
+            MsFlags::empty(),
+            None::<&str>,
+        )
+        .map_err(|source| LabError::Sys {
+            what: format!("mount -t bpf bpf {}", bpffs.display()),
+            source,
         })?;
         tracker.record(|r| r.mounts.push(bpffs.clone()))?;
         let kubeconfig = run_dir.join("kubeconfig");
@@ -116,12 +124,18 @@ impl Lab {
             lab.topology.tracker().record(|r| r.files.push(flag))?;
             lab.start_apiserver(node)?;
         }
-        lab.wait_for_apiservers()?;
-        for node in 0..nodes {
-            lab.start_agent(node)?;
+        let started = lab.wait_for_apiservers().and_then(|()| {
+            (0..nodes).try_for_each(|node| lab.start_agent(node))?;
+            lab.wait_until_ready(lab.config.ready_timeout)
+        });
+        match started {
+            Ok(_) => Ok(lab),
+            // The logs go with the lab: show what they said.
+            Err(e) => Err(LabError::Other(format!(
+                "{e}\nlast log lines:\n{}",
+                lab.log_tails(20)
+            ))),
         }
-        lab.wait_until_ready(lab.config.ready_timeout)?;
-        Ok(lab)
     }
 
     pub fn topology(&self) -> &Topology {
@@ -134,7 +148,9 @@ impl Lab {
 
     /// The client namespace's runtime: run probes there.
     pub fn client(&self) -> &NetnsRuntime {
-        self.client.as_ref().expect("the client runtime lives as long as the lab")
+        self.client
+            .as_ref()
+            .expect("the client runtime lives as long as the lab")
     }
 
     /// `/readyz` of node `node`'s stand-in fails while this file exists.
@@ -144,10 +160,19 @@ impl Lab {
     }
 
     fn log(&self, role: &str) -> PathBuf {
-        self.topology.run_dir().join("logs").join(format!("{role}.log"))
+        self.topology
+            .run_dir()
+            .join("logs")
+            .join(format!("{role}.log"))
     }
 
-    fn launch(&self, netns: &str, role: &str, program: &std::path::Path, args: Vec<String>) -> Launch {
+    fn launch(
+        &self,
+        netns: &str,
+        role: &str,
+        program: &std::path::Path,
+        args: Vec<String>,
+    ) -> Launch {
         Launch {
             netns: netns.to_owned(),
             role: role.to_owned(),
@@ -165,14 +190,22 @@ impl Lab {
     /// Leaves everything running for `vip-lab down` (which reads the state file).
     pub fn detach(mut self) {
         self.topology.tracker().disarm();
-        let processes = self.agents.drain(..).chain(self.apiservers.drain(..)).chain([self.lease_server.take()]);
+        let processes = self
+            .agents
+            .drain(..)
+            .chain(self.apiservers.drain(..))
+            .chain([self.lease_server.take()]);
         processes.flatten().for_each(NsProcess::detach);
     }
 
     /// The last lines of every log, for a failure message.
     pub fn log_tails(&self, lines: usize) -> String {
         let mut out = String::new();
-        let roles = self.agents.iter().chain(&self.apiservers).chain([&self.lease_server]);
+        let roles = self
+            .agents
+            .iter()
+            .chain(&self.apiservers)
+            .chain([&self.lease_server]);
         for process in roles.flatten() {
             let text = std::fs::read_to_string(process.log()).unwrap_or_default();
             let all: Vec<&str> = text.lines().collect();
@@ -189,7 +222,10 @@ impl Lab {
 impl Drop for Lab {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            eprintln!("vip-lab: the lab ends in a panic; last log lines:\n{}", self.log_tails(25));
+            eprintln!(
+                "vip-lab: the lab ends in a panic; last log lines:\n{}",
+                self.log_tails(25)
+            );
         }
         // Processes first (each Drop kills and reaps), then the client runtime; the
         // topology's tracker removes the rest.

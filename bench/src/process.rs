@@ -54,7 +54,11 @@ impl NsProcess {
             // then tears down in order.
             .process_group(0);
         let child = command.spawn().map_err(|source| LabError::Spawn {
-            command: format!("ip netns exec {} {}", launch.netns, launch.program.display()),
+            command: format!(
+                "ip netns exec {} {}",
+                launch.netns,
+                launch.program.display()
+            ),
             source,
         })?;
         let pid = child.id() as i32;
@@ -63,7 +67,11 @@ impl NsProcess {
             pid,
             start_time: process_start_time(pid).unwrap_or_default(),
         };
-        let process = Self { launch: launch.clone(), pid, child: Some(child) };
+        let process = Self {
+            launch: launch.clone(),
+            pid,
+            child: Some(child),
+        };
         tracker.record(|r| r.processes.push(record))?;
         Ok(process)
     }
@@ -106,7 +114,9 @@ impl NsProcess {
         loop {
             match child.try_wait() {
                 Ok(Some(status)) => return Some(status),
-                Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(5))
+                }
                 _ => return None,
             }
         }

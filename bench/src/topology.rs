@@ -65,7 +65,10 @@ impl Topology {
         let bridge = netns(&tracker, &format!("{}-br", spec.prefix))?;
         ip_in(&bridge, &["link", "add", "br0", "type", "bridge"])?;
         ip_in(&bridge, &["link", "set", "br0", "up"])?;
-        ip_in(&bridge, &["addr", "add", &format!("{BRIDGE4}/24"), "dev", "br0"])?;
+        ip_in(
+            &bridge,
+            &["addr", "add", &format!("{BRIDGE4}/24"), "dev", "br0"],
+        )?;
         // Bridged frames must not meet the host's iptables/arptables rules.
         for table in ["arptables", "iptables", "ip6tables"] {
             let key = format!("net/bridge/bridge-nf-call-{table}");
@@ -82,22 +85,45 @@ impl Topology {
             let bridge_port = format!("p-{name}");
             let mac = node_mac(index);
             plug(&bridge, &bridge_port, &netns, mac)?;
-            ip_in(&netns, &["addr", "add", &format!("{}/24", node4(index)), "dev", ETH])?;
+            ip_in(
+                &netns,
+                &["addr", "add", &format!("{}/24", node4(index)), "dev", ETH],
+            )?;
             let addr6 = spec.ipv6.then(|| node6(index));
             if let Some(v6) = addr6 {
-                ip_in(&netns, &["addr", "add", &format!("{v6}/64"), "dev", ETH, "nodad"])?;
+                ip_in(
+                    &netns,
+                    &["addr", "add", &format!("{v6}/64"), "dev", ETH, "nodad"],
+                )?;
             }
             let addr4 = node4(index);
-            nodes.push(NodeNet { name, netns, bridge_port, addr4, addr6, mac });
+            nodes.push(NodeNet {
+                name,
+                netns,
+                bridge_port,
+                addr4,
+                addr6,
+                mac,
+            });
         }
         let client = netns(&tracker, &format!("{}-client", spec.prefix))?;
         plug(&bridge, "p-client", &client, CLIENT_MAC)?;
-        ip_in(&client, &["addr", "add", &format!("{CLIENT4}/24"), "dev", ETH])?;
+        ip_in(
+            &client,
+            &["addr", "add", &format!("{CLIENT4}/24"), "dev", ETH],
+        )?;
         if spec.ipv6 {
             let v6 = format!("{CLIENT6}/64");
             ip_in(&client, &["addr", "add", &v6, "dev", ETH, "nodad"])?;
         }
-        Ok(Self { spec, bridge, nodes, client, client_mac: CLIENT_MAC, tracker })
+        Ok(Self {
+            spec,
+            bridge,
+            nodes,
+            client,
+            client_mac: CLIENT_MAC,
+            tracker,
+        })
     }
 
     pub fn tracker(&self) -> &Tracker {

@@ -13,8 +13,15 @@ const CHUNK: usize = 64 * 1024;
 
 pub enum LabBody {
     Full(Option<Bytes>),
-    Download { remaining: u64, chunk: Bytes },
-    Stream { line: Bytes, tick: Interval, until: Instant },
+    Download {
+        remaining: u64,
+        chunk: Bytes,
+    },
+    Stream {
+        line: Bytes,
+        tick: Interval,
+        until: Instant,
+    },
 }
 
 impl LabBody {
@@ -23,7 +30,10 @@ impl LabBody {
     }
 
     pub fn download(bytes: u64) -> Self {
-        LabBody::Download { remaining: bytes, chunk: Bytes::from(vec![b'x'; CHUNK]) }
+        LabBody::Download {
+            remaining: bytes,
+            chunk: Bytes::from(vec![b'x'; CHUNK]),
+        }
     }
 
     /// `node\n` every `every`, for at most `limit` (needs a tokio runtime).
@@ -40,7 +50,10 @@ impl Body for LabBody {
     type Data = Bytes;
     type Error = Infallible;
 
-    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         let frame = match self.get_mut() {
             LabBody::Full(bytes) => bytes.take().map(Frame::data),
             LabBody::Download { remaining, chunk } => {
@@ -76,7 +89,9 @@ impl Body for LabBody {
 
     fn size_hint(&self) -> SizeHint {
         match self {
-            LabBody::Full(bytes) => SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
+            LabBody::Full(bytes) => {
+                SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
+            }
             LabBody::Download { remaining, .. } => SizeHint::with_exact(*remaining),
             LabBody::Stream { .. } => SizeHint::default(),
         }

@@ -28,17 +28,37 @@ async fn answers_every_endpoint_with_its_node_name() {
     assert_eq!((version.status, version.node.as_deref()), (200, Some("n7")));
     let json: serde_json::Value = serde_json::from_slice(&version.body).unwrap();
     assert_eq!(json["node"], "n7");
-    assert_eq!(https_get(addr, "/livez", TIMEOUT).await.unwrap().text(), "ok\n");
+    assert_eq!(
+        https_get(addr, "/livez", TIMEOUT).await.unwrap().text(),
+        "ok\n"
+    );
 
-    assert_eq!(https_get(addr, "/readyz", TIMEOUT).await.unwrap().status, 200);
+    assert_eq!(
+        https_get(addr, "/readyz", TIMEOUT).await.unwrap().status,
+        200
+    );
     std::fs::write(&flag, "").unwrap();
-    assert_eq!(https_get(addr, "/readyz", TIMEOUT).await.unwrap().status, 500);
+    assert_eq!(
+        https_get(addr, "/readyz", TIMEOUT).await.unwrap().status,
+        500
+    );
     std::fs::remove_file(&flag).unwrap();
-    assert_eq!(https_get(addr, "/readyz", TIMEOUT).await.unwrap().status, 200);
+    assert_eq!(
+        https_get(addr, "/readyz", TIMEOUT).await.unwrap().status,
+        200
+    );
 
-    let download = https_get(addr, "/download?bytes=200001", TIMEOUT).await.unwrap();
+    let download = https_get(addr, "/download?bytes=200001", TIMEOUT)
+        .await
+        .unwrap();
     assert_eq!(download.body.len(), 200_001);
-    assert_eq!(https_get(addr, "/download?bytes=x", TIMEOUT).await.unwrap().status, 400);
+    assert_eq!(
+        https_get(addr, "/download?bytes=x", TIMEOUT)
+            .await
+            .unwrap()
+            .status,
+        400
+    );
 
     let stream = https_get(addr, "/stream?seconds=1", TIMEOUT).await.unwrap();
     let lines = stream.text().lines().filter(|l| *l == "n7").count();

@@ -27,7 +27,9 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let config = StandInConfig {
         node: args.node,
         listen: args.listen,
@@ -39,12 +41,18 @@ fn main() -> anyhow::Result<()> {
         let stop = shutdown.clone();
         tokio::spawn(async move {
             use tokio::signal::unix::{signal, SignalKind};
-            if let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+            if let (Ok(mut term), Ok(mut int)) = (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+            ) {
                 tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} }
                 stop.cancel();
             }
         });
-        eprintln!("vip-lab-apiserver {} listening on {}", config.node, config.listen);
+        eprintln!(
+            "vip-lab-apiserver {} listening on {}",
+            config.node, config.listen
+        );
         serve(config, shutdown).await.context("API-server stand-in")
     })
 }

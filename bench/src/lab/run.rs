@@ -9,8 +9,17 @@ use crate::{LabError, API_PORT, BRIDGE4, LEASE_PORT, METRICS_PORT, VIP4, VIP6};
 
 impl Lab {
     pub(super) fn start_lease_server(&mut self) -> Result<(), LabError> {
-        let args = vec!["lease-server".into(), "--listen".into(), format!("{BRIDGE4}:{LEASE_PORT}")];
-        let launch = self.launch(&self.topology.bridge, "lease-server", &self.config.binaries.lab, args);
+        let args = vec![
+            "lease-server".into(),
+            "--listen".into(),
+            format!("{BRIDGE4}:{LEASE_PORT}"),
+        ];
+        let launch = self.launch(
+            &self.topology.bridge,
+            "lease-server",
+            &self.config.binaries.lab,
+            args,
+        );
         self.lease_server = Some(self.spawn(&launch)?);
         Ok(())
     }
@@ -21,7 +30,11 @@ impl Lab {
             "--node".to_owned(),
             net.name.clone(),
             "--listen".to_owned(),
-            format!("0.0.0.0:{API_PORT}"),
+            // [::] is dual-stack: IPv4 and IPv6 on one socket.
+            match self.config.topology.ipv6 {
+                true => format!("[::]:{API_PORT}"),
+                false => format!("0.0.0.0:{API_PORT}"),
+            },
             "--unready-file".to_owned(),
             self.unready_file(node).display().to_string(),
         ];
@@ -42,7 +55,12 @@ impl Lab {
     pub fn agent_args(&self, node: usize) -> Vec<String> {
         let net = &self.topology.nodes[node];
         let s = &self.config.agent;
-        let backends: Vec<String> = self.topology.nodes.iter().map(|n| n.addr4.to_string()).collect();
+        let backends: Vec<String> = self
+            .topology
+            .nodes
+            .iter()
+            .map(|n| n.addr4.to_string())
+            .collect();
         let mut args: Vec<String> = vec!["run".into(), "--interface".into(), ETH.into()];
         args.extend(["--address".into(), VIP4.to_string()]);
         if self.config.topology.ipv6 {
@@ -64,7 +82,10 @@ impl Lab {
             ("--health-timeout", s.health_timeout.clone()),
             ("--health-rise", s.health_rise.to_string()),
             ("--health-fall", s.health_fall.to_string()),
-            ("--bpffs-dir", self.bpffs.join(&net.name).display().to_string()),
+            (
+                "--bpffs-dir",
+                self.bpffs.join(&net.name).display().to_string(),
+            ),
             ("--log-level", s.log_level.clone()),
         ];
         for (flag, value) in pairs {
@@ -79,7 +100,12 @@ impl Lab {
     pub fn start_agent(&mut self, node: usize) -> Result<(), LabError> {
         let net = &self.topology.nodes[node];
         let role = format!("agent-{}", net.name);
-        let launch = self.launch(&net.netns, &role, &self.config.binaries.agent, self.agent_args(node));
+        let launch = self.launch(
+            &net.netns,
+            &role,
+            &self.config.binaries.agent,
+            self.agent_args(node),
+        );
         self.agents[node] = Some(self.spawn(&launch)?);
         Ok(())
     }
@@ -111,7 +137,11 @@ impl Lab {
     }
 
     /// Waits up to `timeout` for node `node`'s agent to exit; its exit status.
-    pub fn wait_agent_exit(&mut self, node: usize, timeout: Duration) -> Option<std::process::ExitStatus> {
+    pub fn wait_agent_exit(
+        &mut self,
+        node: usize,
+        timeout: Duration,
+    ) -> Option<std::process::ExitStatus> {
         self.agents[node].as_mut()?.wait_timeout(timeout)
     }
 

@@ -16,8 +16,11 @@ use crate::{
     announce::AnnounceStats,
     dataplane::Dataplane,
     health::HealthMap,
+    host::HostSetup,
     http::{AgentStatus, Metrics},
-    reconcile::{desired_state, BackendIds, BackendView, NodeConfig, Observed},
+    reconcile::{
+        desired_state, loopback_vips_wanted, BackendIds, BackendView, NodeConfig, Observed,
+    },
 };
 
 const TICK: Duration = Duration::from_millis(250);
@@ -42,7 +45,12 @@ pub struct ControlLoop {
 
 impl ControlLoop {
     /// Runs until `shutdown`; returns the data plane so the caller decides how to leave it.
-    pub async fn run(mut self, mut inputs: Inputs, shutdown: CancellationToken) -> Dataplane {
+    pub async fn run(
+        mut self,
+        mut inputs: Inputs,
+        host: &mut HostSetup,
+        shutdown: CancellationToken,
+    ) -> Dataplane {
         let mut id_allocator = BackendIds::seeded(self.dataplane.adopted_backend_ids());
         let mut ids = BTreeMap::new();
         let mut tick = tokio::time::interval(TICK);
@@ -76,6 +84,7 @@ impl ControlLoop {
                     &inputs.locations.borrow(),
                 ),
             };
+            place_loopback_vips(host, loopback_vips_wanted(&observed)).await;
             match desired_state(&self.node, &observed) {
                 Ok(desired) => {
                     let rings_changed = self.dataplane.applied_rings() != Some(&desired.services);
@@ -182,4 +191,17 @@ impl ControlLoop {
 struct Reported {
     garp: u64,
     conflicts: u64,
+}
+
+async fn place_loopback_vips(host: &mut HostSetup, wanted: bool) {
+    if wanted == host.loopback_vips_present() {
+        return;
+    }
+    let result = match wanted {
+        true => host.restore_loopback_vips().await,
+        false => host.withdraw_loopback_vips().await,
+    };
+    if let Err(e) = result {
+        error!(error = %e, wanted, "moving the VIPs on lo failed; retrying on the next tick");
+    }
 }

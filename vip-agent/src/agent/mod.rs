@@ -86,7 +86,7 @@ pub async fn run(config: RunConfig) -> Result<(), AgentError> {
             host.inherit(&record, &config.vips).await?;
         }
     }
-    let result = run_on_host(&config, &host, shutdown).await;
+    let result = run_on_host(&config, &mut host, shutdown).await;
     match result {
         Ok(dataplane) if config.keep_forwarding_on_exit => {
             // The pinned link and maps keep forwarding with the last tables; a restarted
@@ -113,7 +113,7 @@ pub async fn run(config: RunConfig) -> Result<(), AgentError> {
 
 async fn run_on_host(
     config: &RunConfig,
-    host: &HostSetup,
+    host: &mut HostSetup,
     shutdown: CancellationToken,
 ) -> Result<Dataplane, AgentError> {
     let interface = host.interface().clone();
@@ -214,7 +214,7 @@ async fn run_on_host(
         health,
         locations,
     };
-    let dataplane = control.run(inputs, shutdown.clone()).await;
+    let dataplane = control.run(inputs, host, shutdown.clone()).await;
     // Stop announcing at once; the elector releases its lease while the tasks wind down.
     drop(backends_tx);
     while tasks.join_next().await.is_some() {}

@@ -50,6 +50,8 @@ pub struct HostSetup {
     pub(super) netlink: Netlink,
     interface: InterfaceInfo,
     pub(super) changes: Vec<Change>,
+    /// VIPs this setup added to `lo` and then withdrew (see `withdraw_loopback_vips`).
+    withdrawn: Vec<(u32, IpAddr, u8)>,
 }
 
 fn host_prefix_len(ip: IpAddr) -> u8 {
@@ -78,6 +80,7 @@ impl HostSetup {
             netlink,
             interface: plan.interface.clone(),
             changes: Vec::new(),
+            withdrawn: Vec::new(),
         };
         if let Err(error) = setup.execute(plan).await {
             if let Err(rollback_error) = setup.cleanup().await {
@@ -139,6 +142,61 @@ impl HostSetup {
                 _ => None,
             })
             .collect()
+    }
+
+    /// Whether the VIPs this setup manages are on `lo` (not withdrawn).
+    pub fn loopback_vips_present(&self) -> bool {
+        self.withdrawn.is_empty()
+    }
+
+    /// Takes the VIPs this setup added off `lo`, so local clients of the VIP (kubelet on
+    /// a node whose API server is not up yet) reach the cluster instead of this node.
+    pub async fn withdraw_loopback_vips(&mut self) -> Result<(), HostError> {
+        // Loopback addresses are the last changes made, so they go back at the end.
+        let (loopback, others): (Vec<Change>, Vec<Change>) = std::mem::take(&mut self.changes)
+            .into_iter()
+            .partition(|c| matches!(c, Change::LoopbackAddress { .. }));
+        self.changes = others;
+        let mut remaining = loopback.into_iter();
+        while let Some(change) = remaining.next() {
+            let Change::LoopbackAddress {
+                ifindex,
+                ip,
+                prefix_len,
+            } = change
+            else {
+                continue;
+            };
+            if let Err(error) = self.netlink.remove_address(ifindex, ip, prefix_len).await {
+                self.changes.push(Change::LoopbackAddress {
+                    ifindex,
+                    ip,
+                    prefix_len,
+                });
+                self.changes.extend(remaining);
+                return Err(error);
+            }
+            tracing::info!(%ip, "VIP withdrawn from {LOOPBACK}");
+            self.withdrawn.push((ifindex, ip, prefix_len));
+        }
+        Ok(())
+    }
+
+    /// Puts withdrawn VIPs back on `lo`.
+    pub async fn restore_loopback_vips(&mut self) -> Result<(), HostError> {
+        while let Some((ifindex, ip, prefix_len)) = self.withdrawn.pop() {
+            if let Err(error) = self.netlink.add_address(ifindex, ip, prefix_len).await {
+                self.withdrawn.push((ifindex, ip, prefix_len));
+                return Err(error);
+            }
+            tracing::info!(%ip, "VIP back on {LOOPBACK}");
+            self.changes.push(Change::LoopbackAddress {
+                ifindex,
+                ip,
+                prefix_len,
+            });
+        }
+        Ok(())
     }
 
     /// Undoes the recorded changes in reverse order. Every change is tried;

@@ -132,3 +132,26 @@ fn backend_ids_are_stable_and_reused() {
     let third = ids.assign(&BTreeSet::from([ip(1), ip(3), ip(4)]));
     assert_eq!(third[&ip(4)], 1);
 }
+
+#[test]
+fn vips_stay_on_lo_unless_only_other_api_servers_are_healthy() {
+    let wanted = |backends: &[(u8, BackendView)]| loopback_vips_wanted(&observed(false, backends));
+    // Bootstrap: nothing healthy yet.
+    assert!(wanted(&[(1, view(0, false, true, None))]));
+    assert!(wanted(&[]));
+    // Our API server is healthy.
+    assert!(wanted(&[
+        (1, view(0, true, true, None)),
+        (2, view(1, true, false, Some(2)))
+    ]));
+    // Joining node: the cluster is healthy, ours is not (yet).
+    assert!(!wanted(&[
+        (1, view(0, false, true, None)),
+        (2, view(1, true, false, Some(2)))
+    ]));
+    // A healthy peer we cannot reach does not count.
+    assert!(wanted(&[
+        (1, view(0, false, true, None)),
+        (2, view(1, true, false, None))
+    ]));
+}
