@@ -73,6 +73,23 @@ fn main() -> ExitCode {
                 ExitCode::from(EXIT_USAGE as u8)
             }
         },
+        CliCommand::Cleanup(args) => {
+            init_tracing(LogFormat::Text, LogLevel::Info);
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            match runtime.map(|rt| rt.block_on(vip_agent::agent::cleanup::run(&args.bpffs_dir))) {
+                Ok(Ok(())) => ExitCode::SUCCESS,
+                Ok(Err(e)) => {
+                    eprintln!("vip-agent: {e}");
+                    ExitCode::FAILURE
+                }
+                Err(e) => {
+                    eprintln!("vip-agent: starting the runtime: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         CliCommand::Status(args) => match vip_agent::status::read(&args.bpffs_dir) {
             Ok(status) => {
                 match args.format {

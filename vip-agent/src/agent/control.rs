@@ -9,13 +9,16 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
-use vip_common::Reason;
+use vip_common::{Backend, Reason, BACKEND_ACTIVE, BACKEND_LOCAL};
 
-use super::{backends::Locations, clock::monotonic_ns};
+use super::{
+    backends::{Location, Locations},
+    clock::monotonic_ns,
+};
 use crate::{
     announce::AnnounceStats,
     dataplane::Dataplane,
-    health::HealthMap,
+    health::{BackendHealth, HealthMap},
     host::HostSetup,
     http::{AgentStatus, Metrics},
     reconcile::{
@@ -41,6 +44,9 @@ pub struct ControlLoop {
     pub metrics: Metrics,
     pub status: Arc<AgentStatus>,
     pub announce_stats: Arc<AnnounceStats>,
+    /// Health thresholds, to tell when the checker's view of a backend is settled.
+    pub rise: u32,
+    pub fall: u32,
 }
 
 impl ControlLoop {
@@ -51,7 +57,12 @@ impl ControlLoop {
         host: &mut HostSetup,
         shutdown: CancellationToken,
     ) -> Dataplane {
-        let mut id_allocator = BackendIds::seeded(self.dataplane.adopted_backend_ids());
+        // An adopted data plane keeps serving with its previous view of each backend until
+        // this agent has settled its own: no empty ring while the first probes run.
+        let adopted_at_start = self.dataplane.adopted_backends();
+        let mut adopted = adopted_at_start.clone();
+        let mut id_allocator =
+            BackendIds::seeded(adopted.iter().map(|(ip, (id, _))| (*ip, *id)).collect());
         let mut ids = BTreeMap::new();
         let mut tick = tokio::time::interval(TICK);
         let mut was_leader = false;
@@ -82,6 +93,8 @@ impl ControlLoop {
                     &ids,
                     &inputs.health.borrow(),
                     &inputs.locations.borrow(),
+                    &mut adopted,
+                    &adopted_at_start,
                 ),
             };
             place_loopback_vips(host, loopback_vips_wanted(&observed)).await;
@@ -127,20 +140,37 @@ impl ControlLoop {
         ids: &BTreeMap<IpAddr, u32>,
         health: &HealthMap,
         locations: &Locations,
+        adopted: &mut BTreeMap<IpAddr, (u32, Backend)>,
+        adopted_at_start: &BTreeMap<IpAddr, (u32, Backend)>,
     ) -> BTreeMap<IpAddr, BackendView> {
+        let settled = |h: &BackendHealth| {
+            h.consecutive_successes >= self.rise || h.consecutive_failures >= self.fall
+        };
+        adopted.retain(|ip, _| !health.get(ip).is_some_and(settled));
         ids.iter()
             .map(|(&ip, &id)| {
-                let location = locations.get(&ip).copied().unwrap_or_default();
-                let healthy = health.get(&ip).is_some_and(|h| h.is_healthy());
-                (
-                    ip,
-                    BackendView {
-                        id,
-                        mac: location.mac,
-                        local: location.local,
-                        healthy,
-                    },
-                )
+                let inherited = adopted.get(&ip).map(|(_, b)| *b);
+                let healthy = match inherited {
+                    Some(b) => b.flags & BACKEND_ACTIVE != 0,
+                    None => health.get(&ip).is_some_and(|h| h.is_healthy()),
+                };
+                let location = locations.get(&ip).copied().or_else(|| {
+                    adopted_at_start.get(&ip).map(|(_, b)| {
+                        let local = b.flags & BACKEND_LOCAL != 0;
+                        Location {
+                            local,
+                            mac: (!local).then_some(b.mac),
+                        }
+                    })
+                });
+                let location = location.unwrap_or_default();
+                let view = BackendView {
+                    id,
+                    mac: location.mac,
+                    local: location.local,
+                    healthy,
+                };
+                (ip, view)
             })
             .collect()
     }

@@ -3,6 +3,7 @@
 //! path (SIGTERM/SIGINT).
 mod backends;
 mod bpffs;
+pub mod cleanup;
 pub mod clock;
 mod control;
 mod discovery;
@@ -206,6 +207,8 @@ async fn run_on_host(
         metrics,
         status,
         announce_stats,
+        rise: config.health.rise,
+        fall: config.health.fall,
     };
     info!(interface = %interface.name, vips = ?config.vips, "vip-agent running");
     let inputs = control::Inputs {

@@ -24,6 +24,17 @@ pub enum CliCommand {
     Status(StatusArgs),
     /// Print Kubernetes manifests that run vip-agent with the given settings.
     Manifest(ManifestArgs),
+    /// Remove what an agent left on this node (after --keep-forwarding-on-exit or a
+    /// crash): detach XDP, unpin the maps, take the VIPs off lo, restore the sysctls.
+    Cleanup(CleanupArgs),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct CleanupArgs {
+    /// Directory where the agent pinned its maps.
+    #[arg(long = s::BPFFS_DIR.long, env = s::BPFFS_DIR.env, value_name = "DIR",
+          default_value = s::DEFAULT_BPFFS_DIR)]
+    pub bpffs_dir: PathBuf,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Args)]

@@ -161,14 +161,15 @@ impl Dataplane {
         self
     }
 
-    /// Backend ids found in adopted maps, so flows pinned to them keep their meaning.
-    pub fn adopted_backend_ids(&self) -> std::collections::BTreeMap<std::net::IpAddr, u32> {
+    /// Backends found in adopted maps, by address: their ids keep flows meaningful, and
+    /// their flags and MACs stand in until the agent has observed them itself.
+    pub fn adopted_backends(&self) -> std::collections::BTreeMap<std::net::IpAddr, (u32, Backend)> {
         self.backends
             .iter()
             .enumerate()
             .filter_map(|(id, b)| b.ok().map(|b| (id as u32, b)))
             .filter(|(_, b)| b.addr != IpKey::default())
-            .map(|(id, b)| (ip_addr(&b.addr), id))
+            .map(|(id, b)| (ip_addr(&b.addr), (id, b)))
             .collect()
     }
 

@@ -40,6 +40,27 @@ impl HostRecord {
     }
 }
 
+impl HostRecord {
+    /// Undoes the recorded changes that the host still shows (what `cleanup` of the agent
+    /// that made them would have done).
+    pub async fn undo(&self, netlink: &super::Netlink) -> Result<(), HostError> {
+        let loopback = netlink.interface("lo").await?;
+        for &(ip, prefix_len) in &self.loopback_vips {
+            netlink
+                .remove_address(loopback.index, ip, prefix_len)
+                .await?;
+            tracing::info!(%ip, "VIP removed from lo");
+        }
+        for (path, previous, wanted) in &self.sysctls {
+            if read_sysctl(path).ok() == Some(*wanted) {
+                super::sysctl::write_sysctl(path, *previous)?;
+                tracing::info!(path = %path.display(), value = previous, "sysctl restored");
+            }
+        }
+        Ok(())
+    }
+}
+
 impl HostSetup {
     pub fn record(&self) -> HostRecord {
         let mut record = HostRecord::default();
