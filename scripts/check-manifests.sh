@@ -38,9 +38,10 @@ vip() { env -i "$bin" manifest "$@"; }
 # The documented examples (docs/kubeadm.md, docs/k3s.md and manifests/README.md show them).
 vip rbac --discover-backends >"$tmp/vip-agent-rbac.yaml"
 vip daemonset --image "$IMAGE" --interface eth0 --address 192.168.0.100 \
-  --discover-backends >"$tmp/vip-agent-daemonset.yaml"
+  --discover-backends --keep-forwarding-on-exit >"$tmp/vip-agent-daemonset.yaml"
 vip pod --image "$IMAGE" --interface eth0 --address 192.168.0.100 \
-  --backends 192.168.0.11,192.168.0.12,192.168.0.13 >"$tmp/vip-agent-static-pod.yaml"
+  --backends 192.168.0.11,192.168.0.12,192.168.0.13 --keep-forwarding-on-exit \
+  >"$tmp/vip-agent-static-pod.yaml"
 # k3s applies every file in /var/lib/rancher/k3s/server/manifests/: one file, both parts.
 cat "$tmp/vip-agent-rbac.yaml" "$tmp/vip-agent-daemonset.yaml" >"$tmp/k3s-vip-agent.yaml"
 
