@@ -83,9 +83,30 @@ fn leader_crash_moves_the_vip_within_lease_plus_half_a_second() {
     );
 }
 
+/// Without `--keep-forwarding-on-exit`, SIGTERM is "leave the control plane": the Lease
+/// moves within one retry period and the agent undoes its host changes and exits. (Peers
+/// still send new flows to the node while its API server passes their health checks, so
+/// the client view is only asserted for the deployment mode below.)
 #[test]
-fn sigterm_hands_over_within_200ms() {
-    sigterm_handover(start_lab());
+fn sigterm_releases_the_lease_within_200ms() {
+    let lab = start_lab();
+    let leader = lab.leader();
+    let event = lab.signal_agent(leader, Signal::SIGTERM).expect("SIGTERM");
+    let holder = wait_for_new_holder(&lab, &node_name(leader), event);
+    let status = lab.wait_agent_exit(leader, Duration::from_secs(5));
+    println!(
+        "SIGTERM to {}: Lease moved to {holder:?}; agent exit {status:?}",
+        node_name(leader)
+    );
+    let (_, moved) = holder.expect("another node takes the Lease");
+    assert!(
+        moved <= Duration::from_millis(200),
+        "the Lease moved after {moved:?}"
+    );
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "the agent exits cleanly: {status:?}"
+    );
 }
 
 /// The same with `--keep-forwarding-on-exit`: the old leader's XDP program and VIP on lo

@@ -4,11 +4,12 @@ mod desired;
 mod error;
 pub mod object;
 mod pin;
+mod test_run;
 pub use pin::{pin_dir, Attachment, LINK_PIN, PINNED_MAPS, PIN_LAYOUT_VERSION};
 
 use aya::{
     maps::{Array, HashMap, MapData, PerCpuArray},
-    programs::{TestRun, TestRunOptions, Xdp, XdpMode},
+    programs::{Xdp, XdpMode},
     Ebpf, EbpfLoader,
 };
 pub use desired::DesiredState;
@@ -213,58 +214,6 @@ impl Dataplane {
     /// The backend the flow table holds for a flow, if any.
     pub fn flow(&self, key: &FlowKey) -> Option<u32> {
         self.flows.get(key, 0).ok().map(|t| t.backend_id)
-    }
-
-    /// Runs the program once on `frame` (BPF_PROG_TEST_RUN) and returns the action and the
-    /// frame as the program left it.
-    pub fn test_run(&self, frame: &[u8]) -> Result<(u32, Vec<u8>)> {
-        let mut out = vec![0u8; frame.len() + 256];
-        let result = self
-            .program_ref()?
-            .test_run(TestRunOptions {
-                data_in: Some(frame),
-                data_out: Some(&mut out),
-                ..Default::default()
-            })
-            .map_err(|source| DataplaneError::Program {
-                name: PROGRAM_NAME,
-                source,
-            })?;
-        out.truncate(result.data_size_out as usize);
-        Ok((result.return_value, out))
-    }
-
-    /// Runs the program `repeat` times on `frame` in the kernel and returns the mean time
-    /// per run. Every repeat sees the frame the previous one left.
-    pub fn test_run_repeat(&self, frame: &[u8], repeat: u32) -> Result<std::time::Duration> {
-        let result = self
-            .program_ref()?
-            .test_run(TestRunOptions {
-                data_in: Some(frame),
-                repeat,
-                ..Default::default()
-            })
-            .map_err(|source| DataplaneError::Program {
-                name: PROGRAM_NAME,
-                source,
-            })?;
-        Ok(result.duration)
-    }
-
-    fn program_ref(&self) -> Result<&Xdp> {
-        let program = self
-            .ebpf
-            .program(PROGRAM_NAME)
-            .ok_or(DataplaneError::Program {
-                name: PROGRAM_NAME,
-                source: aya::programs::ProgramError::NotLoaded,
-            })?;
-        program
-            .try_into()
-            .map_err(|source| DataplaneError::Program {
-                name: PROGRAM_NAME,
-                source,
-            })
     }
 
     pub fn clear_flows(&mut self) -> Result<()> {
