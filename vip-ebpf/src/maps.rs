@@ -30,7 +30,10 @@ pub static PEER_MACS: HashMap<MacKey, u32> = HashMap::with_max_entries(MAX_BACKE
 
 #[map]
 pub static FLOWS: LruHashMap<FlowKey, FlowTarget> =
-    LruHashMap::with_max_entries(DEFAULT_MAX_FLOWS, 0);
+    LruHashMap::with_max_entries(DEFAULT_MAX_FLOWS, BPF_F_NO_COMMON_LRU);
+
+/// Per-CPU LRU lists: storing a new flow takes no lock shared by all CPUs.
+const BPF_F_NO_COMMON_LRU: u32 = 1 << 1;
 
 #[map]
 pub static REASON_COUNTERS: PerCpuArray<Counter> = PerCpuArray::with_max_entries(REASON_COUNT, 0);
