@@ -89,7 +89,7 @@ fn leader_crash_moves_the_vip_within_lease_plus_half_a_second() {
 /// the client view is only asserted for the deployment mode below.)
 #[test]
 fn sigterm_releases_the_lease_within_200ms() {
-    let lab = start_lab();
+    let mut lab = start_lab();
     let leader = lab.leader();
     let event = lab.signal_agent(leader, Signal::SIGTERM).expect("SIGTERM");
     let holder = wait_for_new_holder(&lab, &node_name(leader), event);
