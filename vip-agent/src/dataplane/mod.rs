@@ -128,10 +128,7 @@ impl Dataplane {
         }
         let mut ebpf = loader.load(bytes)?;
         let program: &mut Xdp = program_mut(&mut ebpf)?;
-        program.load().map_err(|source| DataplaneError::Program {
-            name: PROGRAM_NAME,
-            source,
-        })?;
+        program.load().map_err(program_error)?;
         let dataplane = Self {
             ring_size,
             settings: take(&mut ebpf, names::SETTINGS)?,
@@ -192,10 +189,7 @@ impl Dataplane {
         self.program()?
             .attach(interface, mode)
             .map(drop)
-            .map_err(|source| DataplaneError::Program {
-                name: PROGRAM_NAME,
-                source,
-            })
+            .map_err(program_error)
     }
 
     /// Totals over all CPUs of every reason counter.
@@ -233,18 +227,19 @@ pub fn ip_addr(key: &IpKey) -> std::net::IpAddr {
 }
 
 fn program_mut(ebpf: &mut Ebpf) -> Result<&mut Xdp> {
-    let program = ebpf
-        .program_mut(PROGRAM_NAME)
-        .ok_or(DataplaneError::Program {
-            name: PROGRAM_NAME,
-            source: aya::programs::ProgramError::NotLoaded,
-        })?;
-    program
-        .try_into()
-        .map_err(|source| DataplaneError::Program {
-            name: PROGRAM_NAME,
-            source,
-        })
+    let program = ebpf.program_mut(PROGRAM_NAME).ok_or_else(program_missing)?;
+    program.try_into().map_err(program_error)
+}
+
+pub(super) fn program_missing() -> DataplaneError {
+    program_error(aya::programs::ProgramError::NotLoaded)
+}
+
+pub(super) fn program_error(source: aya::programs::ProgramError) -> DataplaneError {
+    DataplaneError::Program {
+        name: PROGRAM_NAME,
+        source,
+    }
 }
 
 fn sum(map: &PerCpuArray<MapData, Counter>, index: u32) -> Result<Counter> {

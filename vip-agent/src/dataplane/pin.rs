@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 
 use aya::programs::{links::FdLink, links::PinnedLink, xdp::XdpLink, XdpMode};
 use tracing::info;
-use vip_common::{map_names as names, PROGRAM_NAME};
+use vip_common::map_names as names;
 
-use super::{Dataplane, DataplaneError, LoadOptions, Result};
+use super::{program_error, Dataplane, DataplaneError, LoadOptions, Result};
 
 /// Bumped whenever a map's layout changes: pins of another layout are never adopted.
 pub const PIN_LAYOUT_VERSION: u32 = 1;
@@ -48,10 +48,6 @@ impl Dataplane {
     pub fn attach_pinned(&mut self, interface: &str, mode: XdpMode) -> Result<Attachment> {
         let dir = self.pin_dir.clone().ok_or(DataplaneError::NotPinned)?;
         let link_path = dir.join(LINK_PIN);
-        let program_err = |source| DataplaneError::Program {
-            name: PROGRAM_NAME,
-            source,
-        };
         if link_path.exists() {
             let pinned =
                 PinnedLink::from_pin(&link_path).map_err(|source| DataplaneError::Link {
@@ -63,13 +59,15 @@ impl Dataplane {
                     path: link_path.clone(),
                     source,
                 })?;
-            self.program()?.attach_to_link(link).map_err(program_err)?;
+            self.program()?
+                .attach_to_link(link)
+                .map_err(program_error)?;
             info!(path = %link_path.display(), "adopted the pinned XDP link");
             return Ok(Attachment::Adopted);
         }
         let program = self.program()?;
-        let id = program.attach(interface, mode).map_err(program_err)?;
-        let link = program.take_link(id).map_err(program_err)?;
+        let id = program.attach(interface, mode).map_err(program_error)?;
+        let link = program.take_link(id).map_err(program_error)?;
         let fd_link = FdLink::try_from(link).map_err(|source| DataplaneError::Link {
             path: link_path.clone(),
             source,

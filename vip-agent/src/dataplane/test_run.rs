@@ -2,7 +2,7 @@
 use aya::programs::{TestRun, TestRunOptions, Xdp};
 use vip_common::PROGRAM_NAME;
 
-use super::{Dataplane, DataplaneError, Result};
+use super::{program_error, program_missing, Dataplane, Result};
 
 impl Dataplane {
     /// Runs the program once on `frame` (BPF_PROG_TEST_RUN) and returns the action and the
@@ -16,10 +16,7 @@ impl Dataplane {
                 data_out: Some(&mut out),
                 ..Default::default()
             })
-            .map_err(|source| DataplaneError::Program {
-                name: PROGRAM_NAME,
-                source,
-            })?;
+            .map_err(program_error)?;
         out.truncate(result.data_size_out as usize);
         Ok((result.return_value, out))
     }
@@ -34,10 +31,7 @@ impl Dataplane {
                 repeat,
                 ..Default::default()
             })
-            .map_err(|source| DataplaneError::Program {
-                name: PROGRAM_NAME,
-                source,
-            })?;
+            .map_err(program_error)?;
         Ok(result.duration)
     }
 
@@ -45,15 +39,7 @@ impl Dataplane {
         let program = self
             .ebpf
             .program(PROGRAM_NAME)
-            .ok_or(DataplaneError::Program {
-                name: PROGRAM_NAME,
-                source: aya::programs::ProgramError::NotLoaded,
-            })?;
-        program
-            .try_into()
-            .map_err(|source| DataplaneError::Program {
-                name: PROGRAM_NAME,
-                source,
-            })
+            .ok_or_else(program_missing)?;
+        program.try_into().map_err(program_error)
     }
 }
