@@ -27,6 +27,8 @@ pub enum HttpError {
     Tls(std::io::Error),
     #[error("HTTP: {0}")]
     Http(#[from] hyper::Error),
+    #[error("the body ended after {got} of {want} bytes")]
+    ShortBody { got: u64, want: u64 },
     #[error("building the request: {0}")]
     Request(#[from] hyper::http::Error),
 }

@@ -14,8 +14,9 @@ use crate::process::{Launch, NsProcess};
 use crate::topology::{create_dir, Topology, TopologySpec};
 use crate::{LabError, BRIDGE4, LEASE_PORT};
 
-pub use crate::binaries::{build_agent, Binaries, Profile};
+pub use crate::binaries::{build_agent, workspace_root, Binaries, Profile};
 pub use observe::{metric, read_lease_holder, wait_for};
+pub use run::standin_args;
 
 /// Lease timings and health-check settings handed to every agent, as they are spelled on
 /// its command line.

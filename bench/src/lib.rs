@@ -5,17 +5,22 @@
 //! Everything a lab creates is recorded in [`Resources`] as it is created and removed
 //! again by a Drop guard, by the Ctrl-C handler ([`cleanup::install_signal_cleanup`]) or,
 //! for a lab left running by `vip-lab up`, by `vip-lab down` from the state file.
+pub mod anchor;
 pub mod apiserver;
 pub mod arp;
 mod binaries;
 pub mod cleanup;
 pub mod cmd;
+pub mod datapath;
 mod error;
+pub mod failover;
 pub mod http;
 pub mod lab;
 pub mod netns;
 pub mod probe;
 pub mod process;
+pub mod report;
+pub mod stats;
 pub mod topology;
 
 pub use cleanup::Resources;

@@ -99,6 +99,18 @@ impl NsProcess {
         })
     }
 
+    /// Sends `signal` to the process group the process leads (it and the children that
+    /// stayed in its group), in one call: none of them can react to another's death first.
+    pub fn signal_group(&self, signal: Signal) -> Result<(), LabError> {
+        kill(Pid::from_raw(-self.pid), signal).map_err(|source| LabError::Sys {
+            what: format!(
+                "{signal} to the group of {} (pid {})",
+                self.launch.role, self.pid
+            ),
+            source,
+        })
+    }
+
     /// Whether it still runs (reaps it if it ended).
     pub fn is_running(&mut self) -> bool {
         match &mut self.child {

@@ -27,6 +27,12 @@ pub fn run() -> Result<()> {
         "warnings",
     ]))?;
     let (passed, failed) = run_tests(&mut cargo(&["test", "--workspace"]))?;
+    // The short failover benchmark (bench/README.md): 3 trials of each kind against
+    // vip-agent in the namespace lab; fails when a regression threshold is crossed.
+    tools::run(&mut cargo(&[
+        "run", "-q", "-p", "vip-lab", "--bin", "vip-lab", "--", "bench", "--stack", "vip",
+        "--trials", "3", "--quick", "--check",
+    ]))?;
     let manifests = root.join("scripts/check-manifests.sh");
     if manifests.exists() {
         tools::run(Command::new("bash").arg(manifests).current_dir(&root))?;

@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 
 use super::{Lab, LEASE_NAME};
-use crate::topology::ETH;
+use crate::topology::{NodeNet, ETH};
 use crate::{LabError, API_PORT, BRIDGE4, LEASE_PORT, METRICS_PORT, VIP4, VIP6};
 
 impl Lab {
@@ -26,25 +26,7 @@ impl Lab {
 
     pub fn start_apiserver(&mut self, node: usize) -> Result<(), LabError> {
         let net = &self.topology.nodes[node];
-        let mut args = vec![
-            "--node".to_owned(),
-            net.name.clone(),
-            "--listen".to_owned(),
-            // [::] is dual-stack: IPv4 and IPv6 on one socket.
-            match self.config.topology.ipv6 {
-                true => format!("[::]:{API_PORT}"),
-                false => format!("0.0.0.0:{API_PORT}"),
-            },
-            "--unready-file".to_owned(),
-            self.unready_file(node).display().to_string(),
-        ];
-        let mut sans = vec![net.addr4.to_string(), VIP4.to_string()];
-        if let Some(v6) = net.addr6 {
-            sans.extend([v6.to_string(), VIP6.to_string()]);
-        }
-        for san in sans {
-            args.extend(["--san".to_owned(), san]);
-        }
+        let args = standin_args(net, self.config.topology.ipv6, &self.unready_file(node));
         let role = format!("apiserver-{}", net.name);
         let launch = self.launch(&net.netns, &role, &self.config.binaries.apiserver, args);
         self.apiservers[node] = Some(self.spawn(&launch)?);
@@ -165,4 +147,30 @@ impl Lab {
             },
         }
     }
+}
+
+/// The command line of the API-server stand-in of node `net`: `:6443` on every address,
+/// a certificate for the node's addresses and the VIPs, `/readyz` failing while `unready`
+/// exists.
+pub fn standin_args(net: &NodeNet, ipv6: bool, unready: &std::path::Path) -> Vec<String> {
+    let mut args = vec![
+        "--node".to_owned(),
+        net.name.clone(),
+        "--listen".to_owned(),
+        // [::] is dual-stack: IPv4 and IPv6 on one socket.
+        match ipv6 {
+            true => format!("[::]:{API_PORT}"),
+            false => format!("0.0.0.0:{API_PORT}"),
+        },
+        "--unready-file".to_owned(),
+        unready.display().to_string(),
+    ];
+    let mut sans = vec![net.addr4.to_string(), VIP4.to_string()];
+    if let Some(v6) = net.addr6 {
+        sans.extend([v6.to_string(), VIP6.to_string()]);
+    }
+    for san in sans {
+        args.extend(["--san".to_owned(), san]);
+    }
+    args
 }

@@ -1,5 +1,6 @@
 //! `vip-lab up | down | demo`: three control-plane nodes in network namespaces, each
 //! running vip-agent and an API-server stand-in, a client, and the Lease test server.
+mod bench;
 mod demo;
 mod updown;
 
@@ -32,6 +33,9 @@ enum Command {
     /// Bring a lab up, show the VIP, the leader and the spread of requests, crash the
     /// leader, measure the outage, and tear it all down
     Demo(LabArgs),
+    /// Failover trials (crash, graceful, agent-only crash) against vip-agent and
+    /// keepalived + haproxy in the same lab, the data path of both, and a report
+    Bench(bench::BenchArgs),
     /// Run the Lease test server (used inside the lab's bridge namespace)
     #[command(hide = true)]
     LeaseServer {
@@ -46,6 +50,7 @@ fn main() {
         Command::Up(args) => updown::up(args),
         Command::Down => updown::down(),
         Command::Demo(args) => demo::run(args),
+        Command::Bench(args) => bench::run(args),
         Command::LeaseServer { listen } => lease_server(listen),
     };
     if let Err(error) = result {

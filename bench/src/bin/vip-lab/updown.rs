@@ -100,38 +100,54 @@ pub fn up(args: LabArgs) -> anyhow::Result<()> {
 }
 
 pub fn down() -> anyhow::Result<()> {
-    let path = state_file();
-    match Resources::load(&path)? {
-        Some(state) => {
+    let bench = [
+        crate::bench::state_file(crate::bench::VIP_PREFIX),
+        crate::bench::state_file(crate::bench::ANCHOR_PREFIX),
+    ];
+    let mut found = false;
+    for path in std::iter::once(state_file()).chain(bench) {
+        if let Some(state) = Resources::load(&path)? {
             state.teardown();
             remove_state_file(&path);
+            found = true;
             println!(
-                "lab torn down ({} processes, {} namespaces)",
+                "lab torn down ({} processes, {} namespaces; {})",
                 state.processes.len(),
-                state.namespaces.len()
+                state.namespaces.len(),
+                path.display()
             );
         }
-        None => println!(
-            "no state file at {}; removing any leftover vl-* lab",
-            path.display()
-        ),
     }
-    // Whatever a crash left without a record: the fixed names of the lab.
-    for role in ["n1", "n2", "n3", "client", "br"] {
-        let netns = format!("{PREFIX}-{role}");
-        if cmd::netns_exists(&netns) {
-            cmd::quietly("ip", &["netns", "del", &netns]);
-            println!("removed leftover namespace {netns}");
+    if !found {
+        println!(
+            "no state file at {}; removing any leftover lab",
+            state_file().display()
+        );
+    }
+    // Whatever a crash left without a record: the fixed names of the labs.
+    for prefix in [
+        PREFIX,
+        crate::bench::VIP_PREFIX,
+        crate::bench::ANCHOR_PREFIX,
+    ] {
+        for role in ["n1", "n2", "n3", "client", "br"] {
+            let netns = format!("{prefix}-{role}");
+            if cmd::netns_exists(&netns) {
+                cmd::quietly("ip", &["netns", "del", &netns]);
+                println!("removed leftover namespace {netns}");
+            }
         }
     }
-    let bpffs = Path::new(RUN_DIR).join("bpffs");
     let mounted = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
-    if mounted
-        .lines()
-        .any(|l| l.split_whitespace().nth(1) == bpffs.to_str())
-    {
-        cmd::quietly("umount", &["-l", &bpffs.to_string_lossy()]);
-        println!("unmounted leftover {}", bpffs.display());
+    for dir in ["", crate::bench::VIP_PREFIX] {
+        let bpffs = Path::new(RUN_DIR).join(dir).join("bpffs");
+        if mounted
+            .lines()
+            .any(|l| l.split_whitespace().nth(1) == bpffs.to_str())
+        {
+            cmd::quietly("umount", &["-l", &bpffs.to_string_lossy()]);
+            println!("unmounted leftover {}", bpffs.display());
+        }
     }
     Ok(())
 }

@@ -1,0 +1,116 @@
+//! Issue 5's goals, checked against a run.
+use std::fmt::Write;
+
+use super::markdown::names;
+use super::BenchRun;
+use crate::failover::{ConnKind, Kind};
+
+pub struct Goal {
+    pub goal: &'static str,
+    pub measured: String,
+    /// `None`: not measured in this run.
+    pub met: Option<bool>,
+}
+
+pub fn evaluate(run: &BenchRun) -> Vec<Goal> {
+    let (vip_name, anchor_name) = names();
+    let vip = run.stack(vip_name);
+    let anchor = run.stack(anchor_name);
+    let summary =
+        |s: Option<&super::StackRun>, k| s.and_then(|s| s.outage_summary(k, run.deadline_ms));
+    let mut goals = Vec::new();
+    let crash = summary(vip, Kind::Crash);
+    goals.push(Goal {
+        goal: "crash failover (1 s lease): p99 ≤ 1.5 s",
+        measured: crash
+            .as_ref()
+            .map_or("—".into(), |s| format!("p99 {:.0} ms", s.p99)),
+        met: crash.as_ref().map(|s| s.p99 <= 1500.0),
+    });
+    let anchor_crash = summary(anchor, Kind::Crash);
+    goals.push(Goal {
+        goal: "crash failover p99 ≤ 0.5 × keepalived+haproxy's p50 (same run)",
+        measured: match (&crash, &anchor_crash) {
+            (Some(v), Some(k)) => format!(
+                "{:.0} ms vs 0.5 × {:.0} = {:.0} ms",
+                v.p99,
+                k.p50,
+                k.p50 / 2.0
+            ),
+            _ => "—".into(),
+        },
+        met: crash
+            .as_ref()
+            .zip(anchor_crash.as_ref())
+            .map(|(v, k)| v.p99 <= k.p50 / 2.0),
+    });
+    let graceful = summary(vip, Kind::Graceful);
+    goals.push(Goal {
+        goal: "graceful handover: p99 ≤ 200 ms",
+        measured: graceful
+            .as_ref()
+            .map_or("—".into(), |s| format!("p99 {:.0} ms", s.p99)),
+        met: graceful.as_ref().map(|s| s.p99 <= 200.0),
+    });
+    let agent: Option<(usize, usize)> = vip.map(|s| {
+        s.trials_of(Kind::AgentCrash)
+            .fold((0, 0), |(f, p), t| (f + t.failed, p + t.probes))
+    });
+    goals.push(Goal {
+        goal: "agent-only crash: no failed request",
+        measured: agent.map_or("—".into(), |(f, p)| format!("{f} of {p} probes failed")),
+        met: agent.filter(|&(_, p)| p > 0).map(|(f, _)| f == 0),
+    });
+    for (stack, name) in [(vip, vip_name), (anchor, anchor_name)] {
+        let Some(stack) = stack else { continue };
+        let (mut survived, mut total) = (0, 0);
+        for trial in stack.trials_of(Kind::Crash) {
+            for kind in [ConnKind::KeepAlive, ConnKind::Stream] {
+                let (s, t) = trial.survivors(kind);
+                survived += s;
+                total += t;
+            }
+        }
+        let is_vip = name == vip_name;
+        goals.push(Goal {
+            goal: if is_vip {
+                "crash: 100 % of long-lived connections to healthy API servers survive"
+            } else {
+                "crash, keepalived+haproxy (measured for comparison)"
+            },
+            measured: format!("{survived}/{total} survived"),
+            met: (is_vip && total > 0).then_some(survived == total),
+        });
+    }
+    if let Some([direct, via]) = vip.and_then(|s| s.datapath.get(..2)) {
+        let lat = via.latency.p50_ms / direct.latency.p50_ms - 1.0;
+        let tp = match (&via.throughput, &direct.throughput) {
+            (Some(v), Some(d)) => Some(v.median_mb_s / d.median_mb_s - 1.0),
+            _ => None,
+        };
+        goals.push(Goal {
+            goal: "via-VIP latency (p50) and throughput within 5 % of direct",
+            measured: format!(
+                "latency {:+.1} %, throughput {}",
+                lat * 100.0,
+                tp.map_or("—".into(), |t| format!("{:+.1} %", t * 100.0))
+            ),
+            met: Some(lat <= 0.05 && tp.is_none_or(|t| t >= -0.05)),
+        });
+    }
+    goals
+}
+
+pub fn table(md: &mut String, run: &BenchRun) {
+    let _ = writeln!(md, "## Issue 5's goals\n");
+    let _ = writeln!(md, "| goal | measured | met |\n|---|---|---|");
+    for goal in evaluate(run) {
+        let met = match goal.met {
+            Some(true) => "yes",
+            Some(false) => "**no**",
+            None => "—",
+        };
+        let _ = writeln!(md, "| {} | {} | {met} |", goal.goal, goal.measured);
+    }
+    md.push('\n');
+}
