@@ -25,7 +25,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 pub use checker::{HealthChecker, ProbeReport};
-pub use probe::ProbeError;
+pub use probe::{client_config, ProbeError};
 
 /// Health of every known backend, keyed by its IP address.
 pub type HealthMap = BTreeMap<IpAddr, BackendHealth>;

@@ -135,7 +135,8 @@ impl Prober {
     }
 }
 
-fn client_config(verification: &TlsVerification) -> Result<ClientConfig, HealthError> {
+/// The probe's TLS client configuration (HTTP/1.1 ALPN) for `verification`.
+pub fn client_config(verification: &TlsVerification) -> Result<ClientConfig, HealthError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
