@@ -6,14 +6,10 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use hyper::Request;
-use hyper_util::rt::TokioIo;
-use rustls::pki_types::ServerName;
 use serde::{Deserialize, Serialize};
-use tokio::net::TcpStream;
 use tokio::time::Instant;
-use tokio_rustls::TlsConnector;
 
-use crate::http::{https_get, insecure_tls, HttpError};
+use crate::http::{https_get, open_https, HttpError};
 use crate::netns::NetnsRuntime;
 use crate::stats::percentile;
 
@@ -98,17 +94,7 @@ pub fn throughput(
 async fn download(target: SocketAddr, bytes: u64) -> Result<(f64, String), HttpError> {
     let exchange = async {
         let started = Instant::now();
-        let tcp = TcpStream::connect(target)
-            .await
-            .map_err(HttpError::Connect)?;
-        let name = ServerName::IpAddress(target.ip().into());
-        let tls = TlsConnector::from(insecure_tls())
-            .connect(name, tcp)
-            .await
-            .map_err(HttpError::Tls)?;
-        let (mut sender, connection) =
-            hyper::client::conn::http1::handshake(TokioIo::new(tls)).await?;
-        let driver = tokio::spawn(connection);
+        let (mut sender, driver, _) = open_https(target).await?;
         let request = Request::get(format!("/download?bytes={bytes}"))
             .header(hyper::header::HOST, target.to_string())
             .body(Empty::<Bytes>::new())?;

@@ -113,8 +113,9 @@ pub struct Trial {
     /// Event → the first good request sent after the last failed one (0 if none failed).
     /// `None`: the service did not come back for good before the trial's deadline.
     pub outage_ms: Option<f64>,
-    /// Event → the first good request sent after the event.
-    pub first_good_ms: Option<f64>,
+    /// Event → the first good request sent after the first failed one (0 if none failed):
+    /// when the service first came back, which may be before it was back for good.
+    pub first_back_ms: Option<f64>,
     /// Event → the stack reporting a new leader (polled, so later by up to ~50 ms).
     pub handover_ms: Option<f64>,
     pub probes: usize,

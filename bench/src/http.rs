@@ -7,12 +7,14 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
+use hyper::client::conn::http1::SendRequest;
 use hyper::Request;
 use hyper_util::rt::TokioIo;
 use rustls::pki_types::ServerName;
 use rustls::ClientConfig;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
 use tokio_rustls::TlsConnector;
 use vip_agent::health::TlsVerification;
 
@@ -65,6 +67,26 @@ pub async fn https_get(
     tokio::time::timeout(timeout, exchange)
         .await
         .map_err(|_| HttpError::Timeout(timeout))?
+}
+
+/// A new HTTPS connection to `addr`, ready for requests: the sender, the task that drives
+/// the connection (abort it to close the connection), and the client's port.
+pub async fn open_https(
+    addr: SocketAddr,
+) -> Result<(SendRequest<Empty<Bytes>>, JoinHandle<()>, u16), HttpError> {
+    let tcp = TcpStream::connect(addr).await.map_err(HttpError::Connect)?;
+    let _ = tcp.set_nodelay(true);
+    let port = tcp.local_addr().map_or(0, |a| a.port());
+    let name = ServerName::IpAddress(addr.ip().into());
+    let tls = TlsConnector::from(insecure_tls())
+        .connect(name, tcp)
+        .await
+        .map_err(HttpError::Tls)?;
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls)).await?;
+    let driver = tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok((sender, driver, port))
 }
 
 /// `GET http://addr/path` on a new connection, within `timeout`.

@@ -9,16 +9,12 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use hyper::client::conn::http1::SendRequest;
 use hyper::Request;
-use hyper_util::rt::TokioIo;
-use rustls::pki_types::ServerName;
 use serde::{Deserialize, Serialize};
-use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
-use tokio_rustls::TlsConnector;
 use tokio_util::sync::CancellationToken;
 
-use crate::http::insecure_tls;
+use crate::http::open_https;
 use crate::netns::NetnsRuntime;
 
 const EVERY: Duration = Duration::from_millis(100);
@@ -75,8 +71,6 @@ pub struct LongLived {
     tasks: Vec<JoinHandle<()>>,
 }
 
-type Opened = (String, u16, JoinHandle<()>, Arc<Mutex<ConnLog>>);
-
 impl LongLived {
     /// Opens `per_node` connections of each kind to every node in `nodes` through
     /// `service`, trying at most `attempts` connections per kind (the balancer decides
@@ -102,7 +96,7 @@ impl LongLived {
                     if wanted.is_empty() {
                         break;
                     }
-                    let Ok(Ok((node, port, task, log))) = tokio::time::timeout(
+                    let Ok(Ok((conn, task))) = tokio::time::timeout(
                         OPEN_TIMEOUT,
                         open_one(kind, service, &token, &wanted),
                     )
@@ -110,25 +104,15 @@ impl LongLived {
                     else {
                         continue;
                     };
-                    if let Some(i) = wanted.iter().position(|n| *n == node) {
+                    if let Some(i) = wanted.iter().position(|n| *n == conn.node) {
                         wanted.remove(i);
-                        opened.push((kind, node, port, task, log));
+                        opened.push((conn, task));
                     }
                 }
             }
             opened
         });
-        let mut conns = Vec::new();
-        let mut tasks = Vec::new();
-        for (kind, node, port, task, log) in opened {
-            conns.push(Conn {
-                kind,
-                node,
-                port,
-                log,
-            });
-            tasks.push(task);
-        }
+        let (conns, tasks) = opened.into_iter().unzip();
         Self { conns, stop, tasks }
     }
 
@@ -162,8 +146,8 @@ async fn open_one(
     service: SocketAddr,
     stop: &CancellationToken,
     wanted: &[String],
-) -> Result<Opened, String> {
-    let (mut sender, driver, port) = connect(service).await?;
+) -> Result<(Conn, JoinHandle<()>), String> {
+    let (mut sender, driver, port) = open_https(service).await.map_err(|e| chain(&e))?;
     let log = Arc::new(Mutex::new(ConnLog::default()));
     let path = match kind {
         ConnKind::KeepAlive => "/version",
@@ -214,7 +198,13 @@ async fn open_one(
             driver.abort();
         }),
     };
-    Ok((node, port, task, log))
+    let conn = Conn {
+        kind,
+        node,
+        port,
+        log,
+    };
+    Ok((conn, task))
 }
 
 async fn keep_alive(
@@ -284,26 +274,4 @@ fn get(service: SocketAddr, path: &str) -> Result<Request<Empty<Bytes>>, String>
         .header(hyper::header::HOST, service.to_string())
         .body(Empty::new())
         .map_err(|e| e.to_string())
-}
-
-async fn connect(
-    service: SocketAddr,
-) -> Result<(SendRequest<Empty<Bytes>>, JoinHandle<()>, u16), String> {
-    let tcp = TcpStream::connect(service)
-        .await
-        .map_err(|e| e.to_string())?;
-    let port = tcp.local_addr().map_or(0, |a| a.port());
-    let _ = tcp.set_nodelay(true);
-    let name = ServerName::IpAddress(service.ip().into());
-    let tls = TlsConnector::from(insecure_tls())
-        .connect(name, tcp)
-        .await
-        .map_err(|e| e.to_string())?;
-    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
-        .await
-        .map_err(|e| e.to_string())?;
-    let driver = tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    Ok((sender, driver, port))
 }

@@ -6,7 +6,7 @@ use tokio::time::Instant as TokioInstant;
 
 use super::longlived::{ConnLog, LongLived};
 use super::{ConnResult, Kind, Point, Prober, Stack, Trial};
-use crate::probe::{first_success_from, outage, ProbeSpec, Sample};
+use crate::probe::{outage, ProbeSpec, Sample};
 use crate::LabError;
 
 #[derive(Clone, Debug)]
@@ -155,13 +155,25 @@ fn measure(
         victim: victim.to_owned(),
         new_leader: handover.map(|(_, n)| names[n].clone()),
         outage_ms: outage(samples, event_t).map(ms),
-        first_good_ms: first_success_from(samples, event_t).map(|s| ms(s.done - event_t)),
+        first_back_ms: first_back(&after, event_t).map(|t| ms(t - event_t)),
         handover_ms: handover.map(|(t, _)| ms(t - event)),
         probes: after.len(),
         failed: after.iter().filter(|s| !s.ok()).count(),
         conns,
         timeline,
     }
+}
+
+/// When the first success sent after the first failure ended; `event` when none failed.
+fn first_back(after: &[&Sample], event: TokioInstant) -> Option<TokioInstant> {
+    let Some(first_failure) = after.iter().filter(|s| !s.ok()).map(|s| s.sent).min() else {
+        return Some(event);
+    };
+    after
+        .iter()
+        .filter(|s| s.ok() && s.sent > first_failure)
+        .map(|s| s.done)
+        .min()
 }
 
 fn signed_ms(t: TokioInstant, zero: TokioInstant) -> f64 {

@@ -83,19 +83,24 @@ pub fn evaluate(run: &BenchRun) -> Vec<Goal> {
         });
     }
     if let Some([direct, via]) = vip.and_then(|s| s.datapath.get(..2)) {
-        let lat = via.latency.p50_ms / direct.latency.p50_ms - 1.0;
+        let (d, v) = (direct.latency.p50_ms, via.latency.p50_ms);
+        let lat = v / d - 1.0;
         let tp = match (&via.throughput, &direct.throughput) {
-            (Some(v), Some(d)) => Some(v.median_mb_s / d.median_mb_s - 1.0),
+            (Some(v), Some(d)) => Some((d.median_mb_s, v.median_mb_s)),
             _ => None,
         };
+        let tp_change = tp.map(|(d, v)| v / d - 1.0);
         goals.push(Goal {
             goal: "via-VIP latency (p50) and throughput within 5 % of direct",
             measured: format!(
-                "latency {:+.1} %, throughput {}",
+                "latency {:+.1} % ({d:.2} → {v:.2} ms); throughput {}",
                 lat * 100.0,
-                tp.map_or("—".into(), |t| format!("{:+.1} %", t * 100.0))
+                tp.map_or("—".into(), |(d, v)| format!(
+                    "{:+.1} % ({d:.0} → {v:.0} MB/s)",
+                    (v / d - 1.0) * 100.0
+                ))
             ),
-            met: Some(lat <= 0.05 && tp.is_none_or(|t| t >= -0.05)),
+            met: Some(lat <= 0.05 && tp_change.is_none_or(|t| t >= -0.05)),
         });
     }
     goals

@@ -112,13 +112,14 @@ fn failover_table(md: &mut String, run: &BenchRun) {
         md,
         "A new HTTPS connection to the VIP every 10 ms (`GET /version`, 100 ms timeout). \
          **Outage** = from the event to the first successful request sent after the last \
-         failed one (0 when none failed); *first good* = to the first successful request sent \
-         after the event. Percentiles are nearest-rank: with 20 trials p99 is the maximum. \
+         failed one (0 when none failed): back for good; *first back* = to the first successful \
+         request sent after the first failed one (where they differ, the service came back \
+         and failed again). Percentiles are nearest-rank: with 20 trials p99 is the maximum. \
          Times in ms.\n"
     );
     let _ = writeln!(
         md,
-        "| stack | event | trials | outage p50 | p90 | p99 | max | first good p50 / max | \
+        "| stack | event | trials | outage p50 | p90 | p99 | max | first back p50 / max | \
          failed probes per trial (median / max) | new leader reported (p50) |"
     );
     let _ = writeln!(md, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
@@ -128,7 +129,7 @@ fn failover_table(md: &mut String, run: &BenchRun) {
                 continue;
             };
             let trials: Vec<&Trial> = stack.trials_of(kind).collect();
-            let first: Vec<f64> = trials.iter().filter_map(|t| t.first_good_ms).collect();
+            let first: Vec<f64> = trials.iter().filter_map(|t| t.first_back_ms).collect();
             let failed: Vec<f64> = trials.iter().map(|t| t.failed as f64).collect();
             let handover: Vec<f64> = trials.iter().filter_map(|t| t.handover_ms).collect();
             let lost = trials.iter().filter(|t| t.outage_ms.is_none()).count();
@@ -252,14 +253,19 @@ fn datapath_table(md: &mut String, run: &BenchRun) {
     );
     let _ = writeln!(
         md,
-        "| path | requests | latency p50 | p99 | mean (ms) | failed | download MB/s (median) | runs × size | served by |"
+        "| path | requests | latency p50 | p99 | mean (ms) | failed | download MB/s median (min–max) | runs × size | served by |"
     );
     let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|---|---|");
     for row in rows {
         let l = &row.latency;
         let (tp, runs, by) = match &row.throughput {
             Some(t) => (
-                format!("{:.0}", t.median_mb_s),
+                format!(
+                    "{:.0} ({:.0}–{:.0})",
+                    t.median_mb_s,
+                    t.runs.iter().copied().fold(f64::INFINITY, f64::min),
+                    t.runs.iter().copied().fold(0.0, f64::max)
+                ),
                 format!("{} × {} MB", t.runs.len(), t.bytes / 1_000_000),
                 t.nodes.join(", "),
             ),

@@ -18,6 +18,7 @@ const NODE_COLOURS: [RGBColor; 4] = [
 ];
 const FAILED: RGBColor = RGBColor(214, 39, 40);
 const GREEN_LINE: RGBColor = RGBColor(0, 128, 0);
+const LEADER_LINE: RGBColor = RGBColor(150, 150, 150);
 const FONT: &str = "sans-serif";
 const Y_MIN: f64 = 0.5;
 const Y_MAX: f64 = 200.0;
@@ -110,13 +111,19 @@ pub fn timeline(
         chart
             .draw_series([vline(0.0, BLACK)])
             .map_err(|e| plot_err(&e))?;
+        let leader = trial.handover_ms;
+        if let Some(at) = leader {
+            chart
+                .draw_series([vline(at, LEADER_LINE)])
+                .map_err(|e| plot_err(&e))?;
+        }
         let back = trial.outage_ms.filter(|&ms| ms > 0.0);
         if let Some(back) = back {
             chart
                 .draw_series([vline(back, GREEN_LINE)])
                 .map_err(|e| plot_err(&e))?;
         }
-        draw_key(&key, nodes, back).map_err(|e| plot_err(&e))?;
+        draw_key(&key, nodes, leader, back).map_err(|e| plot_err(&e))?;
     }
     root.present().map_err(|e| plot_err(&e))?;
     Ok(())
@@ -126,6 +133,7 @@ pub fn timeline(
 fn draw_key<DB: DrawingBackend>(
     key: &DrawingArea<DB, plotters::coord::Shift>,
     nodes: &[String],
+    leader: Option<f64>,
     back: Option<f64>,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     let text = (FONT, 15).into_font();
@@ -150,6 +158,11 @@ fn draw_key<DB: DrawingBackend>(
     entry("event".into(), &|x, y| {
         PathElement::new(vec![(x - 9, y), (x + 9, y)], BLACK.stroke_width(2)).into_dyn()
     })?;
+    if let Some(at) = leader {
+        entry(format!("new leader seen: {at:.0} ms"), &|x, y| {
+            PathElement::new(vec![(x - 9, y), (x + 9, y)], LEADER_LINE.stroke_width(2)).into_dyn()
+        })?;
+    }
     if let Some(back) = back {
         entry(format!("back for good: {back:.0} ms"), &|x, y| {
             PathElement::new(vec![(x - 9, y), (x + 9, y)], GREEN_LINE.stroke_width(2)).into_dyn()

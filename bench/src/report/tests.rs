@@ -21,7 +21,7 @@ fn trial(kind: Kind, index: usize, outage: f64) -> Trial {
         victim: "n1".into(),
         new_leader: Some("n2".into()),
         outage_ms: Some(outage),
-        first_good_ms: Some(outage),
+        first_back_ms: Some(outage),
         handover_ms: Some(outage + 20.0),
         probes: 270,
         failed: (outage / 10.0) as usize,

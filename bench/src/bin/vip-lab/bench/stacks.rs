@@ -176,13 +176,13 @@ pub fn trial_line(stack: &str, t: &Trial) -> String {
         })
         .collect();
     format!(
-        "{stack} {} #{}: {} → {}; outage {} (first good {}, leader seen {}); {}/{} probes failed; long-lived {}",
+        "{stack} {} #{}: {} → {}; outage {} (first back {}, leader seen {}); {}/{} probes failed; long-lived {}",
         t.kind.label(),
         t.index + 1,
         t.victim,
         t.new_leader.as_deref().unwrap_or("?"),
         ms(t.outage_ms),
-        ms(t.first_good_ms),
+        ms(t.first_back_ms),
         ms(t.handover_ms),
         t.failed,
         t.probes,
