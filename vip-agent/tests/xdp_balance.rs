@@ -435,7 +435,40 @@ fn flow_to_an_inactive_backend_is_rehashed() {
     let expected = f.maglev_pick(IpAddr::V4(CLIENT4), port, PROTO_TCP, &svc);
     let (action, _, _) = f.run(&tcp4(port, TCP_ACK)).unwrap();
     assert_eq!(action, if expected == 0 { PASS } else { TX });
-    assert_eq!(f.dataplane.flow(&flow(port)), Some(expected));
+    // The stale entry is gone and a mid-connection packet pins nothing new.
+    assert_eq!(f.dataplane.flow(&flow(port)), None);
+}
+
+/// Entries live exactly as long as their connection: only a SYN creates one, the client's
+/// FIN or RST removes it. A leftover would send a later connection on the same client
+/// port, balanced by another node, to the wrong backend after a failover.
+#[test]
+fn flow_entries_end_with_their_connection() {
+    let f = Fixture::new().expect("load (needs root)");
+    let svc = service(VIP4.into(), PROTO_TCP);
+    let port = f.port_for(IpAddr::V4(CLIENT4), PROTO_TCP, &svc, 2);
+    // A mid-connection packet on a miss follows Maglev without pinning.
+    f.run(&tcp4(port, TCP_ACK)).unwrap();
+    assert_eq!(f.dataplane.flow(&flow(port)), None);
+    for (end, flags) in [("FIN", TCP_FIN | TCP_ACK), ("RST", TCP_RST)] {
+        f.run(&syn4(port)).unwrap();
+        assert_eq!(f.dataplane.flow(&flow(port)), Some(2), "SYN pins the flow");
+        let (action, out, _) = f.run(&tcp4(port, flags)).unwrap();
+        // The closing segment itself still reaches the connection's backend.
+        assert_eq!(
+            (action, out),
+            (TX, forwarded(&tcp4(port, flags), 2)),
+            "{end}"
+        );
+        assert_eq!(
+            f.dataplane.flow(&flow(port)),
+            None,
+            "{end} removes the entry"
+        );
+        // The client's last ACK after FIN does not pin it again.
+        f.run(&tcp4(port, TCP_ACK)).unwrap();
+        assert_eq!(f.dataplane.flow(&flow(port)), None, "no entry after {end}");
+    }
 }
 
 /// Per-backend counters count packets and bytes of forwarded and local frames.

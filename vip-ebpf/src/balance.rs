@@ -11,15 +11,20 @@ use crate::{
     verdict::{pass, tx, Verdict},
 };
 
-/// How a packet uses the flow table.
+/// How a packet uses the flow table. Only the start of a connection creates an entry and
+/// its end removes it: an entry that outlived its connection would send a later
+/// connection on the same client port (balanced by another node) to the wrong backend.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum FlowUse {
-    /// A TCP SYN starts a new flow: Maglev decides and the choice is stored.
+    /// A TCP SYN starts a connection: Maglev decides and the choice is stored.
     New,
-    /// Look up first; on a miss Maglev decides and the choice is stored.
+    /// UDP has no start: look up first; on a miss Maglev decides and the choice is stored.
+    Datagram,
+    /// Mid-connection TCP and ICMP errors: look up first; on a miss Maglev decides, and
+    /// nothing is stored (every node's Maglev agrees, so no pin is needed).
     Continue,
-    /// Look up first; never store (TCP RST, ICMP errors).
-    LookupOnly,
+    /// The client's FIN or RST: look up first, then remove the entry.
+    End,
 }
 
 #[inline(always)]
@@ -63,7 +68,13 @@ pub fn select(
             let id = unsafe { (*target).backend_id };
             if active_backend(id) {
                 backend_id = id;
+            } else {
+                // Its backend failed: the entry no longer means anything.
+                let _ = FLOWS.remove(flow);
             }
+        }
+        if flow_use == FlowUse::End {
+            let _ = FLOWS.remove(flow);
         }
     }
     if backend_id == NO_BACKEND {
@@ -86,7 +97,7 @@ pub fn select(
         if backend_id == NO_BACKEND {
             return pass(Reason::NoBackend);
         }
-        if flow_use != FlowUse::LookupOnly {
+        if matches!(flow_use, FlowUse::New | FlowUse::Datagram) {
             // A full LRU evicts the oldest flow; an error here only loses stickiness.
             let _ = FLOWS.insert(
                 flow,

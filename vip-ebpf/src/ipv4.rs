@@ -6,7 +6,7 @@ use crate::{
     balance::{select, FlowUse},
     packet::{
         at, be16, has, EthHdr, IcmpHdr, Ipv4Hdr, Ports, ETH_LEN, IPPROTO_ICMP, IPPROTO_TCP,
-        IPPROTO_UDP, TCP_ACK, TCP_FLAGS_OFFSET, TCP_MIN_LEN, TCP_RST, TCP_SYN, UDP_LEN,
+        IPPROTO_UDP, TCP_ACK, TCP_FIN, TCP_FLAGS_OFFSET, TCP_MIN_LEN, TCP_RST, TCP_SYN, UDP_LEN,
     },
     verdict::{pass, Verdict},
 };
@@ -88,7 +88,7 @@ pub fn transport(
     let flow_use = if proto == IPPROTO_TCP {
         tcp_flow_use(ctx, l4)
     } else {
-        FlowUse::Continue
+        FlowUse::Datagram
     };
     let flow = FlowKey {
         client,
@@ -101,16 +101,16 @@ pub fn transport(
     select(eth, settings, &flow, flow_use, bytes)
 }
 
-/// SYN without ACK opens a flow; RST never creates one.
+/// SYN without ACK opens a flow; the client's FIN or RST ends it.
 #[inline(always)]
 pub fn tcp_flow_use(ctx: &XdpContext, l4: usize) -> FlowUse {
     let Some(flags) = at::<u8>(ctx, l4 + TCP_FLAGS_OFFSET) else {
-        return FlowUse::LookupOnly;
+        return FlowUse::Continue;
     };
     // SAFETY: bounds checked by `at`.
     let flags = unsafe { *flags };
-    if flags & TCP_RST != 0 {
-        FlowUse::LookupOnly
+    if flags & (TCP_RST | TCP_FIN) != 0 {
+        FlowUse::End
     } else if flags & (TCP_SYN | TCP_ACK) == TCP_SYN {
         FlowUse::New
     } else {
@@ -164,5 +164,5 @@ fn frag_needed(
         proto: inner.proto,
         _pad: [0; 3],
     };
-    select(eth, settings, &flow, FlowUse::LookupOnly, bytes)
+    select(eth, settings, &flow, FlowUse::Continue, bytes)
 }
