@@ -42,6 +42,15 @@ impl Kind {
         }
     }
 
+    /// What happened, as a heading says it.
+    pub fn headline(self) -> &'static str {
+        match self {
+            Kind::Crash => "the leader crashes",
+            Kind::Graceful => "the leader's agent is stopped (SIGTERM)",
+            Kind::AgentCrash => "the leader's agent is killed (kill -9), the node stays up",
+        }
+    }
+
     /// For file names: `crash`, `graceful`, `agent-crash`.
     pub fn slug(self) -> &'static str {
         match self {

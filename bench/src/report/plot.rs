@@ -58,8 +58,8 @@ pub fn timeline(
     let root = BitMapBackend::new(path, (1400, height)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| plot_err(&e))?;
     let heading = format!(
-        "Failover timeline: {} of the leader (one trial per stack, the one with the median outage)",
-        kind.label()
+        "Failover timeline: {} (per stack, the trial with the median outage)",
+        kind.headline()
     );
     let root = root
         .titled(&heading, (FONT, 22).into_font().style(FontStyle::Bold))
