@@ -1,0 +1,51 @@
+//! What the model predicts for one frame.
+use vip_common::Reason;
+
+use crate::state::Flow;
+
+/// XDP actions (values of `enum xdp_action`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Action {
+    Drop,
+    Pass,
+    Tx,
+}
+
+impl Action {
+    pub const fn code(self) -> u32 {
+        match self {
+            Action::Drop => 1,
+            Action::Pass => 2,
+            Action::Tx => 3,
+        }
+    }
+
+    pub const fn from_code(code: u32) -> Option<Action> {
+        match code {
+            1 => Some(Action::Drop),
+            2 => Some(Action::Pass),
+            3 => Some(Action::Tx),
+            _ => None,
+        }
+    }
+}
+
+/// How the frame changes the flow table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlowChange {
+    /// The flow now maps to this backend id.
+    Pin(u32),
+    /// The flow has no entry afterwards.
+    Unpin,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decision {
+    pub action: Action,
+    pub reason: Reason,
+    /// The frame after the program: the input unchanged unless `action` is `Tx`.
+    pub output: Vec<u8>,
+    /// The flow the frame belongs to, when it reached the flow table, and what happened to
+    /// its entry (`None`: left as it was).
+    pub flow: Option<(Flow, Option<FlowChange>)>,
+}
