@@ -1,8 +1,8 @@
 //! BPF_PROG_TEST_RUN access for the packet tests and `cargo xtask bench-xdp`.
 use aya::programs::{TestRun, TestRunOptions, Xdp};
-use vip_common::PROGRAM_NAME;
+use vip_common::{map_names as names, Counter, FlowKey, FlowTarget, Reason, PROGRAM_NAME};
 
-use super::{program_error, program_missing, Dataplane, Result};
+use super::{error::map_err, program_error, program_missing, sum, Dataplane, Result};
 
 impl Dataplane {
     /// Runs the program once on `frame` (BPF_PROG_TEST_RUN) and returns the action and the
@@ -33,6 +33,22 @@ impl Dataplane {
             })
             .map_err(program_error)?;
         Ok(result.duration)
+    }
+
+    /// Totals over all CPUs of one reason's counter: one lookup, for per-frame checks.
+    pub fn reason_total(&self, reason: Reason) -> Result<Counter> {
+        sum(&self.reason_counters, reason as u32)
+    }
+
+    /// Pins `key` to backend `backend_id`, as the program does for a new flow.
+    pub fn pin_flow(&mut self, key: &FlowKey, backend_id: u32) -> Result<()> {
+        let target = FlowTarget {
+            backend_id,
+            ..Default::default()
+        };
+        self.flows
+            .insert(key, target, 0)
+            .map_err(map_err(names::FLOWS))
     }
 
     fn program_ref(&self) -> Result<&Xdp> {
