@@ -6,7 +6,7 @@ use vip_model::{
     Action, Decision, FlowChange, ModelState,
 };
 
-use crate::kernel::{self, Kernel, Outcome};
+use crate::kernel::{self, Kernel, Outcome, PinView};
 
 /// A frame on which the program and the model (or an invariant) disagree.
 #[derive(Clone, Debug)]
@@ -17,7 +17,7 @@ pub struct Finding {
     pub program: Outcome,
     pub violation: Option<Violation>,
     /// Flow-table entry after the frame: (model, program), when they differ.
-    pub pin: Option<(Option<u32>, Option<u32>)>,
+    pub pin: Option<(Option<PinView>, Option<PinView>)>,
 }
 
 impl Finding {
@@ -70,16 +70,17 @@ pub fn compare(
     let before = state.clone();
     if let Some((flow, change)) = model.flow {
         let expected = match change {
-            Some(FlowChange::Pin(id)) => Some(id),
+            Some(FlowChange::Pin(p)) => Some(p),
             Some(FlowChange::Unpin) => None,
             None => state.flows.get(&flow).copied(),
         };
-        let actual = kernel.pinned(&flow);
-        if actual != expected {
-            pin = Some((expected, actual));
+        let expected_view = expected.as_ref().map(|p| PinView::of(&flow, p));
+        let actual = kernel.pinned(&flow)?;
+        if actual != expected_view {
+            pin = Some((expected_view, actual));
         }
         match expected {
-            Some(id) => state.flows.insert(flow, id),
+            Some(p) => state.flows.insert(flow, p),
             None => state.flows.remove(&flow),
         };
     }
