@@ -1,5 +1,6 @@
 //! The program under test: the XDP object loaded (not attached), its maps written from a
 //! `ModelState`, frames run through BPF_PROG_TEST_RUN.
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 use nix::time::{clock_gettime, ClockId};
@@ -42,6 +43,8 @@ pub struct Outcome {
     pub action: Action,
     pub reason: Reason,
     pub output: Vec<u8>,
+    /// Frames the program sent to the conflict detector.
+    pub reports: Vec<Vec<u8>>,
 }
 
 pub struct Kernel {
@@ -206,11 +209,33 @@ impl Kernel {
             self.counted = totals;
             moved.ok_or(KernelError::NoReasonCounted)?
         };
+        let reports = self.dataplane.take_conflict_frames();
         Ok(Outcome {
             action,
             reason,
             output,
+            reports,
         })
+    }
+
+    /// Every flow-table entry, as comparable with the model's flows.
+    pub fn flow_table(&self) -> Result<HashMap<FlowKey, PinView>> {
+        let now = coarse_now()?;
+        Ok(self
+            .dataplane
+            .flow_entries()
+            .into_iter()
+            .map(|(key, target)| {
+                let idle =
+                    key.proto == PROTO_UDP && now.saturating_sub(target.seen_ns) > UDP_IDLE_NS;
+                let view = PinView {
+                    backend_id: target.backend_id,
+                    tag: target.backend_tag,
+                    idle,
+                };
+                (key, view)
+            })
+            .collect())
     }
 
     /// The flow table's entry for `flow`, in the model's terms where they can be told

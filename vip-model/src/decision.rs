@@ -48,4 +48,7 @@ pub struct Decision {
     /// The flow the frame belongs to, when it reached the flow table, and what happened to
     /// its entry (`None`: left as it was).
     pub flow: Option<(Flow, Option<FlowChange>)>,
+    /// The bytes reported to the agent's conflict detector, for a foreign claim on a VIP
+    /// this node announces.
+    pub report: Option<Vec<u8>>,
 }

@@ -47,6 +47,11 @@ impl Dataplane {
             .map_err(map_err(names::FLOWS))
     }
 
+    /// Every flow-table entry.
+    pub fn flow_entries(&self) -> Vec<(FlowKey, FlowTarget)> {
+        self.flows.iter().filter_map(|e| e.ok()).collect()
+    }
+
     /// The whole flow-table entry of `key`, if any.
     pub fn flow_target(&self, key: &FlowKey) -> Option<FlowTarget> {
         self.flows.get(key, 0).ok()

@@ -4,7 +4,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use vip_common::Reason;
 
-use super::{announce_refusal, pass, tx, Refusal};
+use super::{announce_refusal, pass, pass_reported, tx, Refusal};
 use crate::{
     decision::Decision,
     state::ModelState,
@@ -60,14 +60,11 @@ fn claim(frame: &[u8], packet: &Arp, state: &ModelState) -> Decision {
     if packet.sender_mac == state.mac {
         return pass(frame, Reason::ArpPassed);
     }
-    pass(
-        frame,
-        if state.announcing {
-            Reason::ArpConflict
-        } else {
-            Reason::ArpClaimSeen
-        },
-    )
+    if !state.announcing {
+        return pass(frame, Reason::ArpClaimSeen);
+    }
+    // Ethernet and ARP headers, without padding.
+    pass_reported(frame, Reason::ArpConflict, HEADER_LEN + arp::LEN)
 }
 
 /// The reply, as Linux builds it: to the requester's hardware address, same frame size.

@@ -2,7 +2,7 @@
 //! a solicited advertisement carrying its MAC; foreign advertisements are counted.
 use vip_common::Reason;
 
-use super::{announce_refusal, ipv6::L4, pass, tx, Refusal};
+use super::{announce_refusal, ipv6::L4, pass, pass_reported, tx, Refusal};
 use crate::{
     checksum,
     decision::Decision,
@@ -151,12 +151,9 @@ pub fn advertisement(frame: &[u8], state: &ModelState) -> Decision {
     if option[0] != OPTION_TARGET_LINK_ADDRESS || option[1] != 1 || mac == state.mac {
         return pass(frame, Reason::NdpPassed);
     }
-    pass(
-        frame,
-        if state.announcing {
-            Reason::NdpConflict
-        } else {
-            Reason::NdpClaimSeen
-        },
-    )
+    if !state.announcing {
+        return pass(frame, Reason::NdpClaimSeen);
+    }
+    // Ethernet, IPv6, the advertisement and its first option.
+    pass_reported(frame, Reason::NdpConflict, OPTIONS_AT + 8)
 }
