@@ -10,6 +10,9 @@ use vip_model::{
 
 use crate::kernel::{self, flow_key, Kernel, Outcome, PinView};
 
+/// A flow-table key whose entry differs: (key, model's entry, program's entry).
+pub type TableDifference = (FlowKey, Option<PinView>, Option<PinView>);
+
 /// A frame on which the program and the model (or an invariant) disagree.
 #[derive(Clone, Debug)]
 pub struct Finding {
@@ -21,8 +24,8 @@ pub struct Finding {
     /// Flow-table entry of the frame's flow after the frame: (model, program), when they
     /// differ.
     pub pin: Option<(Option<PinView>, Option<PinView>)>,
-    /// Entries elsewhere in the flow table that differ: (key, model, program).
-    pub table: Vec<(FlowKey, Option<PinView>, Option<PinView>)>,
+    /// Entries elsewhere in the flow table that differ.
+    pub table: Vec<TableDifference>,
 }
 
 impl Finding {
@@ -131,7 +134,7 @@ pub fn compare(
 pub fn table_differences(
     kernel: &Kernel,
     state: &ModelState,
-) -> kernel::Result<Vec<(FlowKey, Option<PinView>, Option<PinView>)>> {
+) -> kernel::Result<Vec<TableDifference>> {
     let program = kernel.flow_table()?;
     let model: HashMap<FlowKey, PinView> = state
         .flows
