@@ -9,7 +9,7 @@ use vip_common::{
     backend_tag, Backend, FlowKey, FlowTarget, IpKey, Reason, ServiceKey, Settings, ANNOUNCE_ON,
     BACKEND_ACTIVE, BACKEND_LOCAL, MAX_BOND_SLAVES, PROTO_UDP,
 };
-use vip_model::{Action, Flow, ModelState, Pin};
+use vip_model::{Action, Flow, ModelState, Pin, PinEvent};
 
 use crate::gen::universe::RING_SIZE;
 
@@ -218,6 +218,16 @@ impl Kernel {
         })
     }
 
+    pub fn pin_events(&self) -> Result<PinEvents> {
+        let g = self.dataplane.flow_guard_totals()?;
+        Ok(PinEvents {
+            pinned: g.pinned,
+            refused: g.refused,
+            stale: g.stale,
+            expired: g.expired,
+        })
+    }
+
     /// Every flow-table entry, as comparable with the model's flows.
     pub fn flow_table(&self) -> Result<HashMap<FlowKey, PinView>> {
         let now = coarse_now()?;
@@ -251,6 +261,37 @@ impl Kernel {
             tag: target.backend_tag,
             idle,
         }))
+    }
+}
+
+/// The flow guard's event counts, summed over CPUs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PinEvents {
+    pub pinned: u64,
+    pub refused: u64,
+    pub stale: u64,
+    pub expired: u64,
+}
+
+impl PinEvents {
+    pub fn add(&mut self, event: Option<PinEvent>) {
+        match event {
+            Some(PinEvent::Pinned) => self.pinned += 1,
+            Some(PinEvent::Refused) => self.refused += 1,
+            Some(PinEvent::Stale) => self.stale += 1,
+            Some(PinEvent::Expired) => self.expired += 1,
+            None => {}
+        }
+    }
+
+    /// Counts since `earlier`.
+    pub fn since(&self, earlier: &PinEvents) -> PinEvents {
+        PinEvents {
+            pinned: self.pinned - earlier.pinned,
+            refused: self.refused - earlier.refused,
+            stale: self.stale - earlier.stale,
+            expired: self.expired - earlier.expired,
+        }
     }
 }
 

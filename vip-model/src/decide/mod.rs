@@ -40,6 +40,7 @@ fn pass(frame: &[u8], reason: Reason) -> Decision {
         output: frame.to_vec(),
         flow: None,
         report: None,
+        pin_event: None,
     }
 }
 
@@ -50,6 +51,7 @@ fn tx(output: Vec<u8>, reason: Reason) -> Decision {
         output,
         flow: None,
         report: None,
+        pin_event: None,
     }
 }
 
