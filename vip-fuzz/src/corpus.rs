@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::path::Path;
 
-use vip_model::{BackendSlot, Flow, ModelState, Service};
+use vip_model::{BackendSlot, Flow, ModelState, Pin, Service};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CorpusError {
@@ -60,6 +60,7 @@ impl Fixture {
         let _ = writeln!(t, "announcing {}", flag(s.announcing));
         let _ = writeln!(t, "deadline-passed {}", flag(s.deadline_passed));
         let _ = writeln!(t, "on-announce-interface {}", flag(s.on_announce_interface));
+        let _ = writeln!(t, "pin-guard-open {}", flag(s.pin_guard_open));
         let _ = writeln!(t, "mac {}", hex(&s.mac));
         let _ = writeln!(t, "hash-seed {}", s.hash_seed);
         let _ = writeln!(t, "ring-size {}", s.ring_size);
@@ -80,7 +81,8 @@ impl Fixture {
         for (id, b) in &s.backends {
             let _ = writeln!(
                 t,
-                "backend {id} {} {} {}",
+                "backend {id} {} {} {} {}",
+                b.server,
                 hex(&b.mac),
                 if b.active { "active" } else { "inactive" },
                 if b.local { "local" } else { "remote" }
@@ -89,12 +91,19 @@ impl Fixture {
         for mac in &s.peer_macs {
             let _ = writeln!(t, "peer {}", hex(mac));
         }
-        for (f, id) in &s.flows {
+        for (f, pin) in &s.flows {
             let svc = f.service;
             let _ = writeln!(
                 t,
-                "flow {} {} {} {} {} : {id}",
-                f.client, f.client_port, svc.vip, svc.port, svc.proto
+                "flow {} {} {} {} {} : {} {} {}",
+                f.client,
+                f.client_port,
+                svc.vip,
+                svc.port,
+                svc.proto,
+                pin.backend_id,
+                pin.server,
+                if pin.idle { "idle" } else { "fresh" }
             );
         }
         for name in s.mimic.enabled() {
@@ -110,6 +119,7 @@ impl Fixture {
             announcing: false,
             deadline_passed: false,
             on_announce_interface: true,
+            pin_guard_open: true,
             mac: [0; 6],
             hash_seed: 0,
             ring_size: 0,
@@ -176,6 +186,7 @@ fn parse_line(
         "announcing" => s.announcing = one()? == "1",
         "deadline-passed" => s.deadline_passed = one()? == "1",
         "on-announce-interface" => s.on_announce_interface = one()? == "1",
+        "pin-guard-open" => s.pin_guard_open = one()? == "1",
         "mac" => s.mac = mac(one()?)?,
         "hash-seed" => s.hash_seed = one()?.parse().ok()?,
         "ring-size" => s.ring_size = one()?.parse().ok()?,
@@ -193,10 +204,11 @@ fn parse_line(
             s.services.insert(service(vip, port, proto)?, table);
         }
         "backend" => {
-            let [id, m, active, local] = rest else {
+            let [id, server, m, active, local] = rest else {
                 return None;
             };
             let slot = BackendSlot {
+                server: server.parse().ok()?,
                 mac: mac(m)?,
                 active: *active == "active",
                 local: *local == "local",
@@ -207,7 +219,7 @@ fn parse_line(
             s.peer_macs.insert(mac(one()?)?);
         }
         "flow" => {
-            let [client, client_port, vip, port, proto, ":", id] = rest else {
+            let [client, client_port, vip, port, proto, ":", id, server, idle] = rest else {
                 return None;
             };
             let flow = Flow {
@@ -215,7 +227,12 @@ fn parse_line(
                 client_port: client_port.parse().ok()?,
                 service: service(vip, port, proto)?,
             };
-            s.flows.insert(flow, id.parse().ok()?);
+            let pin = Pin {
+                backend_id: id.parse().ok()?,
+                server: server.parse().ok()?,
+                idle: *idle == "idle",
+            };
+            s.flows.insert(flow, pin);
         }
         "mimic" => {
             if !s.mimic.enable(one()?) {

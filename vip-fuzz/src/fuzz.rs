@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use vip_common::Reason;
-use vip_model::{Action, OpenBugs};
+use vip_model::{Action, ModelState, OpenBugs};
 
 use crate::{
-    compare::{compare, Compared, Finding},
+    compare::{compare, table_differences, Compared, Finding},
     corpus::{hex, Fixture},
     gen,
     kernel::{Kernel, KernelError},
@@ -18,6 +18,8 @@ use crate::{
 
 #[derive(Debug, thiserror::Error)]
 pub enum FuzzError {
+    #[error("the flow tables differed after a state, but not when its frames were replayed")]
+    NotReproduced,
     #[error(transparent)]
     Kernel(#[from] KernelError),
     #[error("cannot write the reproducer {path}: {source}")]
@@ -63,31 +65,71 @@ pub fn run(options: &Options, mut progress: impl FnMut(&Report)) -> Result<Repor
     while report.frames < options.frames {
         let mut state = gen::state::state(&mut rng);
         state.mimic = options.mimic;
+        let initial = state.clone();
         kernel.write(&state)?;
         report.states += 1;
+        let first = report.frames;
+        let mut frames = Vec::new();
         for _ in 0..options.frames_per_state.min(options.frames - report.frames) {
             let frame = gen::frame(&mut rng, &state);
-            let index = report.frames;
             report.frames += 1;
-            let (action, reason) = match compare(&mut kernel, &mut state, &frame)? {
-                Compared::Agree(action, reason) => (action, reason),
-                Compared::Disagree(finding) => {
-                    let small = minimise(&mut kernel, *finding)?;
-                    let path = write_fixture(&options.corpus, options.seed, index, &small)?;
-                    report.elapsed = start.elapsed();
-                    report.finding = Some((small, path));
-                    return Ok(report);
+            match compare(&mut kernel, &mut state, &frame, false)? {
+                Compared::Agree(action, reason) => {
+                    *report.verdicts.entry((reason, action)).or_default() += 1;
                 }
-            };
-            *report.verdicts.entry((reason, action)).or_default() += 1;
+                Compared::Disagree(finding) => {
+                    let index = report.frames - 1;
+                    return finish(&mut kernel, options, report, start, *finding, index);
+                }
+            }
+            frames.push(frame);
             if report.frames.is_multiple_of(1_000_000) && report.frames < options.frames {
                 report.elapsed = start.elapsed();
                 progress(&report);
             }
         }
+        // Once per state, the whole flow table: a frame may have touched an entry that is
+        // not its own. Found: replay the state frame by frame to see which one.
+        if !table_differences(&kernel, &state)?.is_empty() {
+            let (finding, index) = locate(&mut kernel, &initial, &frames)?;
+            return finish(&mut kernel, options, report, start, finding, first + index);
+        }
     }
     report.elapsed = start.elapsed();
     Ok(report)
+}
+
+/// Minimises `finding` and writes it to the corpus.
+fn finish(
+    kernel: &mut Kernel,
+    options: &Options,
+    mut report: Report,
+    start: Instant,
+    finding: Finding,
+    index: u64,
+) -> Result<Report, FuzzError> {
+    let small = minimise(kernel, finding)?;
+    let path = write_fixture(&options.corpus, options.seed, index, &small)?;
+    report.elapsed = start.elapsed();
+    report.finding = Some((small, path));
+    Ok(report)
+}
+
+/// Replays `frames` from `initial`, comparing the whole flow table after each, and returns
+/// the first disagreement and its position.
+fn locate(
+    kernel: &mut Kernel,
+    initial: &ModelState,
+    frames: &[Vec<u8>],
+) -> Result<(Finding, u64), FuzzError> {
+    kernel.write(initial)?;
+    let mut state = initial.clone();
+    for (index, frame) in frames.iter().enumerate() {
+        if let Compared::Disagree(finding) = compare(kernel, &mut state, frame, true)? {
+            return Ok((*finding, index as u64));
+        }
+    }
+    Err(FuzzError::NotReproduced)
 }
 
 fn write_fixture(dir: &Path, seed: u64, index: u64, f: &Finding) -> Result<PathBuf, FuzzError> {

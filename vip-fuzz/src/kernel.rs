@@ -1,13 +1,15 @@
 //! The program under test: the XDP object loaded (not attached), its maps written from a
 //! `ModelState`, frames run through BPF_PROG_TEST_RUN.
+use std::collections::HashMap;
 use std::net::IpAddr;
 
+use nix::time::{clock_gettime, ClockId};
 use vip_agent::dataplane::{Dataplane, DataplaneError, DesiredState, LoadOptions};
 use vip_common::{
-    Backend, FlowKey, IpKey, Reason, ServiceKey, Settings, ANNOUNCE_ON, BACKEND_ACTIVE,
-    BACKEND_LOCAL,
+    backend_tag, Backend, FlowKey, FlowTarget, IpKey, Reason, ServiceKey, Settings, ANNOUNCE_ON,
+    BACKEND_ACTIVE, BACKEND_LOCAL, MAX_BOND_SLAVES, PROTO_UDP,
 };
-use vip_model::{Action, Flow, ModelState};
+use vip_model::{Action, Flow, ModelState, Pin};
 
 use crate::gen::universe::RING_SIZE;
 
@@ -16,6 +18,10 @@ const TEST_RUN_IFINDEX: u32 = 1;
 const OTHER_IFINDEX: u32 = 7;
 /// Far more than the flows one state sees, so the LRU never evicts during a run.
 const MAX_FLOWS: u32 = 8192;
+/// UDP pins idle longer than this are stale; a run of one state takes milliseconds.
+const UDP_IDLE_NS: u64 = 30_000_000_000;
+/// A closed new-pin guard: an empty bucket that earns a token every 2^62 ns.
+const GUARD_CLOSED_INTERVAL_NS: u64 = 1 << 62;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KernelError {
@@ -25,6 +31,8 @@ pub enum KernelError {
     UnknownAction { code: u32 },
     #[error("no reason counter moved for the frame")]
     NoReasonCounted,
+    #[error("reading CLOCK_MONOTONIC_COARSE: {0}")]
+    Clock(nix::Error),
 }
 
 pub type Result<T> = std::result::Result<T, KernelError>;
@@ -35,6 +43,8 @@ pub struct Outcome {
     pub action: Action,
     pub reason: Reason,
     pub output: Vec<u8>,
+    /// Frames the program sent to the conflict detector.
+    pub reports: Vec<Vec<u8>>,
 }
 
 pub struct Kernel {
@@ -61,14 +71,37 @@ pub fn flow_key(flow: &Flow) -> FlowKey {
     }
 }
 
+/// The interface settings: "on the announcing interface" is the interface itself or,
+/// for half of the seeds, a bond whose slave the frame came in on.
+fn interfaces(state: &ModelState) -> (u32, [u32; MAX_BOND_SLAVES]) {
+    let mut slaves = [0; MAX_BOND_SLAVES];
+    let bond = state.hash_seed & 1 == 1;
+    if bond {
+        slaves[..3].copy_from_slice(&[OTHER_IFINDEX + 1, OTHER_IFINDEX + 2, OTHER_IFINDEX + 3]);
+    }
+    match (state.on_announce_interface, bond) {
+        (true, false) => (TEST_RUN_IFINDEX, slaves),
+        (true, true) => {
+            slaves[(state.hash_seed >> 1) as usize % 3] = TEST_RUN_IFINDEX;
+            (OTHER_IFINDEX, slaves)
+        }
+        (false, _) => (OTHER_IFINDEX, slaves),
+    }
+}
+
 fn desired(state: &ModelState) -> DesiredState {
+    let (ifindex, bond_slaves) = interfaces(state);
     let settings = Settings {
         announce_deadline_ns: if state.deadline_passed { 0 } else { u64::MAX },
-        ifindex: if state.on_announce_interface {
-            TEST_RUN_IFINDEX
+        ifindex,
+        bond_slaves,
+        udp_idle_ns: UDP_IDLE_NS,
+        pin_interval_ns: if state.pin_guard_open {
+            0
         } else {
-            OTHER_IFINDEX
+            GUARD_CLOSED_INTERVAL_NS
         },
+        pin_burst: 0,
         announcing: if state.announcing { ANNOUNCE_ON } else { 0 },
         hash_seed: state.hash_seed,
         ring_size: state.ring_size,
@@ -81,15 +114,13 @@ fn desired(state: &ModelState) -> DesiredState {
         .map(|(&id, b)| {
             let flags =
                 if b.active { BACKEND_ACTIVE } else { 0 } | if b.local { BACKEND_LOCAL } else { 0 };
-            let addr = IpKey::from_v4([10, 1, (id >> 8) as u8, id as u8]);
-            (
-                id,
-                Backend {
-                    addr,
-                    mac: b.mac,
-                    flags,
-                },
-            )
+            let backend = Backend {
+                addr: ip_key(b.server),
+                mac: b.mac,
+                flags,
+                ..Default::default()
+            };
+            (id, backend)
         })
         .collect();
     let services = state
@@ -132,8 +163,19 @@ impl Kernel {
     pub fn write(&mut self, state: &ModelState) -> Result<()> {
         self.dataplane.apply(&desired(state))?;
         self.dataplane.clear_flows()?;
-        for (flow, &id) in &state.flows {
-            self.dataplane.pin_flow(&flow_key(flow), id)?;
+        let now = coarse_now()?;
+        for (flow, pin) in &state.flows {
+            let seen_ns = match (flow.service.proto, pin.idle) {
+                (PROTO_UDP, false) => now,
+                (PROTO_UDP, true) => now.saturating_sub(2 * UDP_IDLE_NS),
+                _ => 0,
+            };
+            let target = FlowTarget {
+                backend_id: pin.backend_id,
+                backend_tag: tag(pin.server),
+                seen_ns,
+            };
+            self.dataplane.pin_flow(&flow_key(flow), target)?;
         }
         Ok(())
     }
@@ -167,15 +209,76 @@ impl Kernel {
             self.counted = totals;
             moved.ok_or(KernelError::NoReasonCounted)?
         };
+        let reports = self.dataplane.take_conflict_frames();
         Ok(Outcome {
             action,
             reason,
             output,
+            reports,
         })
     }
 
-    /// The backend the flow table holds for `flow`.
-    pub fn pinned(&self, flow: &Flow) -> Option<u32> {
-        self.dataplane.flow(&flow_key(flow))
+    /// Every flow-table entry, as comparable with the model's flows.
+    pub fn flow_table(&self) -> Result<HashMap<FlowKey, PinView>> {
+        let now = coarse_now()?;
+        Ok(self
+            .dataplane
+            .flow_entries()
+            .into_iter()
+            .map(|(key, target)| {
+                let idle =
+                    key.proto == PROTO_UDP && now.saturating_sub(target.seen_ns) > UDP_IDLE_NS;
+                let view = PinView {
+                    backend_id: target.backend_id,
+                    tag: target.backend_tag,
+                    idle,
+                };
+                (key, view)
+            })
+            .collect())
     }
+
+    /// The flow table's entry for `flow`, in the model's terms where they can be told
+    /// from the entry: backend slot, server tag, and for UDP whether it is idle.
+    pub fn pinned(&self, flow: &Flow) -> Result<Option<PinView>> {
+        let Some(target) = self.dataplane.flow_target(&flow_key(flow)) else {
+            return Ok(None);
+        };
+        let idle = flow.service.proto == PROTO_UDP
+            && coarse_now()?.saturating_sub(target.seen_ns) > UDP_IDLE_NS;
+        Ok(Some(PinView {
+            backend_id: target.backend_id,
+            tag: target.backend_tag,
+            idle,
+        }))
+    }
+}
+
+/// A flow-table entry as comparable with the model's `Pin`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PinView {
+    pub backend_id: u32,
+    pub tag: u32,
+    pub idle: bool,
+}
+
+impl PinView {
+    pub fn of(flow: &Flow, pin: &Pin) -> Self {
+        Self {
+            backend_id: pin.backend_id,
+            tag: tag(pin.server),
+            idle: flow.service.proto == PROTO_UDP && pin.idle,
+        }
+    }
+}
+
+/// The tag the agent writes for a server (the program copies it into pins).
+fn tag(server: IpAddr) -> u32 {
+    backend_tag(&ip_key(server))
+}
+
+/// The clock of `bpf_ktime_get_coarse_ns`.
+fn coarse_now() -> Result<u64> {
+    let now = clock_gettime(ClockId::CLOCK_MONOTONIC_COARSE).map_err(KernelError::Clock)?;
+    Ok(now.tv_sec() as u64 * 1_000_000_000 + now.tv_nsec() as u64)
 }

@@ -1,7 +1,7 @@
 //! What the model predicts for one frame.
 use vip_common::Reason;
 
-use crate::state::Flow;
+use crate::state::{Flow, Pin};
 
 /// XDP actions (values of `enum xdp_action`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -33,8 +33,8 @@ impl Action {
 /// How the frame changes the flow table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FlowChange {
-    /// The flow now maps to this backend id.
-    Pin(u32),
+    /// The flow's entry is now this pin.
+    Pin(Pin),
     /// The flow has no entry afterwards.
     Unpin,
 }
@@ -48,4 +48,7 @@ pub struct Decision {
     /// The flow the frame belongs to, when it reached the flow table, and what happened to
     /// its entry (`None`: left as it was).
     pub flow: Option<(Flow, Option<FlowChange>)>,
+    /// The bytes reported to the agent's conflict detector, for a foreign claim on a VIP
+    /// this node announces.
+    pub report: Option<Vec<u8>>,
 }

@@ -12,4 +12,4 @@ pub mod wire;
 
 pub use decide::decide;
 pub use decision::{Action, Decision, FlowChange};
-pub use state::{BackendSlot, Flow, ModelState, OpenBugs, Service};
+pub use state::{BackendSlot, Flow, ModelState, OpenBugs, Pin, Service};

@@ -22,11 +22,22 @@ pub struct Flow {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BackendSlot {
+    /// The server in the slot: a pin made for another server is stale.
+    pub server: IpAddr,
     pub mac: Mac,
     /// Allocated and healthy: takes flows.
     pub active: bool,
     /// This node: its packets go to the local stack.
     pub local: bool,
+}
+
+/// A flow-table entry: the backend slot and the server that was in it when pinned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pin {
+    pub backend_id: u32,
+    pub server: IpAddr,
+    /// A UDP pin not used for longer than the idle timeout (TCP pins never idle out).
+    pub idle: bool,
 }
 
 /// Ring entry meaning "no backend".
@@ -42,8 +53,10 @@ pub struct ModelState {
     pub announcing: bool,
     /// The agent stopped refreshing the announce deadline and it passed.
     pub deadline_passed: bool,
-    /// The frame arrived on the interface the VIPs are announced on.
+    /// The frame arrived on the interface the VIPs are announced on (or a slave of it).
     pub on_announce_interface: bool,
+    /// The new-pin guard admits a pin now (else a miss is forwarded unpinned).
+    pub pin_guard_open: bool,
     pub mac: Mac,
     pub hash_seed: u32,
     /// Maglev table length of every service.
@@ -54,8 +67,7 @@ pub struct ModelState {
     pub backends: BTreeMap<u32, BackendSlot>,
     /// MACs of the other nodes: frames from them were already balanced.
     pub peer_macs: BTreeSet<Mac>,
-    /// Pinned flows and their backend id.
-    pub flows: BTreeMap<Flow, u32>,
+    pub flows: BTreeMap<Flow, Pin>,
     /// Known, reported program bugs the model imitates so a run can look past them.
     pub mimic: OpenBugs,
 }
@@ -107,6 +119,8 @@ impl ModelState {
 
     /// The slot of `id` when it takes flows.
     pub fn active_backend(&self, id: u32) -> Option<&BackendSlot> {
-        self.backends.get(&id).filter(|b| b.active)
+        self.backends
+            .get(&id)
+            .filter(|b| b.active && id < BACKEND_SLOTS)
     }
 }

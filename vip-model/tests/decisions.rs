@@ -7,7 +7,7 @@ use vip_common::Reason;
 use vip_model::{
     decide,
     invariants::{check, Violation},
-    Action, BackendSlot, Flow, FlowChange, ModelState, Service,
+    Action, BackendSlot, Flow, FlowChange, ModelState, Pin, Service,
 };
 
 const OUR_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x0a];
@@ -26,6 +26,7 @@ fn state() -> ModelState {
         announcing: true,
         deadline_passed: false,
         on_announce_interface: true,
+        pin_guard_open: true,
         mac: OUR_MAC,
         hash_seed: 7,
         ring_size: 3,
@@ -38,6 +39,7 @@ fn state() -> ModelState {
         backends: BTreeMap::from([(
             1,
             BackendSlot {
+                server: Ipv4Addr::new(10, 0, 0, 2).into(),
                 mac: BACKEND_MAC,
                 active: true,
                 local: false,
@@ -95,7 +97,7 @@ fn arp_with_ipv6_protocol_type_is_malformed() {
 
 const NS: &str = "3333ff000100 0200000000c1 86dd 60000000 0020 3a ff
     20010db8000000000000000000000050 ff0200000000000000000001ff000100
-    87 00 0000 00000000 20010db8000000000000000000000100 01 01 0200000000c1";
+    87 00 191c 00000000 20010db8000000000000000000000100 01 01 0200000000c1";
 
 #[test]
 fn solicitation_for_the_vip_gets_a_solicited_advertisement() {
@@ -109,21 +111,42 @@ fn solicitation_for_the_vip_gets_a_solicited_advertisement() {
 
 #[test]
 fn duplicate_address_detection_is_answered_to_all_nodes() {
-    let frame = hex(&NS.replace(
-        "20010db8000000000000000000000050 ff02",
-        "00000000000000000000000000000000 ff02",
-    ));
+    let frame = hex("3333ff000100 0200000000c1 86dd 60000000 0018 3a ff
+         00000000000000000000000000000000 ff0200000000000000000001ff000100
+         87 00 4aef 00000000 20010db8000000000000000000000100");
     let advert = hex("333300000001 02000000000a 86dd 60000000 0020 3a ff
          20010db8000000000000000000000100 ff020000000000000000000000000001
          88 00 f723 20000000 20010db8000000000000000000000100 02 01 02000000000a");
     assert_eq!(decide(&frame, &state()).output, advert);
 }
 
+#[test]
+fn solicitations_failing_rfc4861_validation_are_not_answered() {
+    let bad_checksum = hex(&NS.replace("87 00 191c", "87 00 191d"));
+    assert_eq!(decide(&bad_checksum, &state()).reason, Reason::NdpMalformed);
+    // Duplicate address detection must not carry a source link-layer address option.
+    let dad_with_option = hex("3333ff000100 0200000000c1 86dd 60000000 0020 3a ff
+         00000000000000000000000000000000 ff0200000000000000000001ff000100
+         87 00 0000 00000000 20010db8000000000000000000000100 01 01 0200000000c1");
+    assert_eq!(
+        decide(&dad_with_option, &state()).reason,
+        Reason::NdpMalformed
+    );
+    // Payload length beyond the frame.
+    let short = hex(&NS.replace("60000000 0020 3a ff", "60000000 0028 3a ff"));
+    assert_eq!(decide(&short, &state()).reason, Reason::NdpTruncated);
+    let zero_length_option = hex(&NS.replace("01 01 0200000000c1", "01 00 0200000000c1"));
+    assert_eq!(
+        decide(&zero_length_option, &state()).reason,
+        Reason::NdpMalformed
+    );
+}
+
 const SYN4: &str = "02000000000a 0200000000c1 0800 45 00 0028 0000 4000 40 06 0000
     0a000032 0a000064 9c40 192b 00000000 00000000 50 02 ffff 0000 0000";
 
 #[test]
-fn syn_to_the_service_is_forwarded_by_mac_rewrite_and_pinned() {
+fn syn_is_forwarded_unpinned_and_the_next_segment_pins() {
     let d = decide(&hex(SYN4), &state());
     let mut expected = hex(SYN4);
     expected[..12].copy_from_slice(&hex("0200000000b1 02000000000a"));
@@ -138,7 +161,21 @@ fn syn_to_the_service_is_forwarded_by_mac_rewrite_and_pinned() {
             proto: 6,
         },
     };
-    assert_eq!(d.flow, Some((flow, Some(FlowChange::Pin(1)))));
+    assert_eq!(d.flow, Some((flow, None)));
+    let ack = hex(&SYN4.replace("50 02 ffff", "50 10 ffff"));
+    let pin = Pin {
+        backend_id: 1,
+        server: Ipv4Addr::new(10, 0, 0, 2).into(),
+        idle: false,
+    };
+    assert_eq!(
+        decide(&ack, &state()).flow,
+        Some((flow, Some(FlowChange::Pin(pin))))
+    );
+    let mut guarded = state();
+    guarded.pin_guard_open = false;
+    let d = decide(&ack, &guarded);
+    assert_eq!((d.reason, d.flow), (Reason::Forwarded, Some((flow, None))));
 }
 
 #[test]

@@ -40,15 +40,21 @@ impl Dataplane {
         sum(&self.reason_counters, reason as u32)
     }
 
-    /// Pins `key` to backend `backend_id`, as the program does for a new flow.
-    pub fn pin_flow(&mut self, key: &FlowKey, backend_id: u32) -> Result<()> {
-        let target = FlowTarget {
-            backend_id,
-            ..Default::default()
-        };
+    /// Writes the flow-table entry of `key`, as the program or a peer's pin does.
+    pub fn pin_flow(&mut self, key: &FlowKey, target: FlowTarget) -> Result<()> {
         self.flows
             .insert(key, target, 0)
             .map_err(map_err(names::FLOWS))
+    }
+
+    /// Every flow-table entry.
+    pub fn flow_entries(&self) -> Vec<(FlowKey, FlowTarget)> {
+        self.flows.iter().filter_map(|e| e.ok()).collect()
+    }
+
+    /// The whole flow-table entry of `key`, if any.
+    pub fn flow_target(&self, key: &FlowKey) -> Option<FlowTarget> {
+        self.flows.get(key, 0).ok()
     }
 
     fn program_ref(&self) -> Result<&Xdp> {

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use vip_model::{
     state::{BACKEND_SLOTS, NO_BACKEND},
-    BackendSlot, Flow, ModelState, Service,
+    BackendSlot, Flow, ModelState, Pin, Service,
 };
 
 use super::universe::{
@@ -31,6 +31,7 @@ pub fn state(rng: &mut Rng) -> ModelState {
         announcing: rng.chance(70),
         deadline_passed: rng.chance(20),
         on_announce_interface: rng.chance(90),
+        pin_guard_open: rng.chance(80),
         mac: OUR_MAC,
         hash_seed: rng.next_u64() as u32,
         ring_size: RING_SIZE,
@@ -81,6 +82,7 @@ fn backends(rng: &mut Rng) -> BTreeMap<u32, BackendSlot> {
                 rng.below(BACKEND_SLOTS as usize) as u32
             };
             let slot = BackendSlot {
+                server: server(id, 0),
                 mac: backend_mac(id),
                 active: rng.chance(85),
                 local: i == local,
@@ -129,7 +131,17 @@ pub fn client(rng: &mut Rng, v6: bool) -> IpAddr {
     }
 }
 
-fn flows(rng: &mut Rng, state: &ModelState) -> BTreeMap<Flow, u32> {
+/// The address of the server in slot `id`; `generation` 1 is the one it held before.
+fn server(id: u32, generation: u8) -> IpAddr {
+    IpAddr::V4(std::net::Ipv4Addr::new(
+        10,
+        1 + generation,
+        (id >> 8) as u8,
+        id as u8,
+    ))
+}
+
+fn flows(rng: &mut Rng, state: &ModelState) -> BTreeMap<Flow, Pin> {
     let services: Vec<Service> = state.services.keys().copied().collect();
     let ids: Vec<u32> = state.backends.keys().copied().collect();
     if services.is_empty() {
@@ -148,7 +160,13 @@ fn flows(rng: &mut Rng, state: &ModelState) -> BTreeMap<Flow, u32> {
             } else {
                 *rng.pick(&ids)
             };
-            (flow, id)
+            let pin = Pin {
+                backend_id: id,
+                // Sometimes a pin to the server the slot held before (a reused id).
+                server: server(id, u8::from(rng.chance(15))),
+                idle: service.proto == 17 && rng.chance(25),
+            };
+            (flow, pin)
         })
         .collect()
 }

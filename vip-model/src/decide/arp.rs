@@ -4,7 +4,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use vip_common::Reason;
 
-use super::{announce_refusal, pass, tx, Refusal};
+use super::{announce_refusal, pass, pass_reported, tx, Refusal};
 use crate::{
     decision::Decision,
     state::ModelState,
@@ -32,11 +32,16 @@ pub fn decide(frame: &[u8], eth: &Ethernet, state: &ModelState) -> Decision {
     if packet.op != OP_REQUEST && packet.op != OP_REPLY {
         return pass(frame, Reason::ArpOtherOp);
     }
-    // A reply or a gratuitous request (sender = target) announces the sender's address.
-    if packet.op == OP_REPLY || packet.sender_ip == packet.target_ip {
+    // Any ARP from a VIP updates the caches that hear it: a claim on the address (RFC 826
+    // "merge" step; RFC 5227 §2.4 on conflicting ARP packets).
+    if is_vip4(state, packet.sender_ip) {
         return claim(frame, &packet, state);
     }
-    if !is_vip4(state, packet.target_ip) {
+    // A reply or a gratuitous request about another address: nothing to answer.
+    if packet.op == OP_REPLY
+        || packet.sender_ip == packet.target_ip
+        || !is_vip4(state, packet.target_ip)
+    {
         return pass(frame, Reason::ArpNotVip);
     }
     match announce_refusal(state) {
@@ -52,20 +57,14 @@ pub fn decide(frame: &[u8], eth: &Ethernet, state: &ModelState) -> Decision {
 }
 
 fn claim(frame: &[u8], packet: &Arp, state: &ModelState) -> Decision {
-    if !is_vip4(state, packet.sender_ip) {
-        return pass(frame, Reason::ArpNotVip);
-    }
     if packet.sender_mac == state.mac {
         return pass(frame, Reason::ArpPassed);
     }
-    pass(
-        frame,
-        if state.announcing {
-            Reason::ArpConflict
-        } else {
-            Reason::ArpClaimSeen
-        },
-    )
+    if !state.announcing {
+        return pass(frame, Reason::ArpClaimSeen);
+    }
+    // Ethernet and ARP headers, without padding.
+    pass_reported(frame, Reason::ArpConflict, HEADER_LEN + arp::LEN)
 }
 
 /// The reply, as Linux builds it: to the requester's hardware address, same frame size.

@@ -1,27 +1,34 @@
 //! L4 balancing: the flow table, then the service's Maglev table; a remote backend gets the
 //! frame by Ethernet address rewrite (direct server return), the local one by the stack.
+//!
+//! Pins (issue 10 items 9–11): a SYN never creates one; the first other packet of a flow
+//! that misses pins Maglev's choice if the new-pin guard admits it; only RST removes one;
+//! a pin whose slot is inactive or now holds another server (or a UDP pin idle too long)
+//! is stale: Maglev decides again and the pin is rewritten in place.
 use vip_common::Reason;
 
 use super::{pass, tx};
 use crate::{
     decision::{Decision, FlowChange},
     hash::flow_hash,
-    state::{Flow, ModelState, BACKEND_SLOTS, NO_BACKEND},
+    state::{BackendSlot, Flow, ModelState, Pin, NO_BACKEND},
     wire::ethernet::Ethernet,
 };
 
 /// What a packet means for its connection's flow-table entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FlowUse {
-    /// A TCP SYN without ACK opens a connection: Maglev decides and the choice is pinned.
+    /// A TCP SYN without ACK: Maglev decides; an existing entry (a reused client port) is
+    /// rewritten with the choice, a miss creates nothing.
     Open,
-    /// UDP: the entry decides; without one, Maglev decides and the choice is pinned.
-    Datagram,
-    /// Mid-connection TCP or an ICMP error about a flow: the entry decides; without one,
-    /// Maglev decides and nothing is pinned.
+    /// Other TCP but RST: an entry decides; a miss pins Maglev's choice (guard permitting).
     Continue,
-    /// The client's FIN or RST: the entry decides, then it is removed.
-    Close,
+    /// The client's RST: an entry decides, then it is removed.
+    Reset,
+    /// UDP: as `Continue`, and an idle entry is stale.
+    Datagram,
+    /// An ICMP error about a flow: an entry decides; a miss pins nothing.
+    Lookup,
 }
 
 /// The key form of an address: IPv6 as is, IPv4 mapped (`::ffff:a.b.c.d`).
@@ -46,6 +53,17 @@ fn maglev_pick(state: &ModelState, flow: &Flow, table: &[u32]) -> u32 {
         .unwrap_or(NO_BACKEND)
 }
 
+/// The slot a pin leads to, if the pin still means the server it was made for.
+fn follow<'a>(state: &'a ModelState, pin: &Pin, flow_use: FlowUse) -> Option<&'a BackendSlot> {
+    let slot = state
+        .active_backend(pin.backend_id)
+        .filter(|b| b.server == pin.server)?;
+    if flow_use == FlowUse::Datagram && pin.idle {
+        return None;
+    }
+    Some(slot)
+}
+
 pub fn balance(
     frame: &[u8],
     eth: &Ethernet,
@@ -59,48 +77,51 @@ pub fn balance(
     if state.peer_macs.contains(&eth.src) {
         return pass(frame, Reason::FromPeer);
     }
-    let mut change = None;
-    let mut chosen = None;
-    if flow_use != FlowUse::Open {
-        if let Some(&pinned) = state.flows.get(&flow) {
-            if state.active_backend(pinned).is_some() {
-                chosen = Some(pinned);
-            } else {
-                // The pinned backend is gone: the entry means nothing any more.
-                change = Some(FlowChange::Unpin);
-            }
-        }
-        if flow_use == FlowUse::Close {
-            change = Some(FlowChange::Unpin);
-        }
+    let existing = state.flows.get(&flow);
+    let followed = match existing {
+        Some(pin) if flow_use != FlowUse::Open => follow(state, pin, flow_use),
+        _ => None,
+    };
+    let mut change = match (flow_use, existing) {
+        (FlowUse::Reset, Some(_)) => Some(FlowChange::Unpin),
+        _ => None,
+    };
+    // A followed UDP pin is refreshed: it stays (not idle).
+    if let (Some(_), Some(pin), FlowUse::Datagram) = (followed, existing, flow_use) {
+        change = Some(FlowChange::Pin(Pin {
+            idle: false,
+            ..*pin
+        }));
     }
-    let id = match chosen {
-        Some(id) => id,
+    let slot = match followed {
+        Some(slot) => slot,
         None => {
             let id = maglev_pick(state, &flow, table);
-            if id == NO_BACKEND {
+            let Some(slot) = state.active_backend(id) else {
                 return with_flow(pass(frame, Reason::NoBackend), flow, change);
+            };
+            let pin = Pin {
+                backend_id: id,
+                server: slot.server,
+                idle: false,
+            };
+            let pins_on_miss = matches!(flow_use, FlowUse::Continue | FlowUse::Datagram);
+            match existing {
+                Some(_) if flow_use != FlowUse::Reset => change = Some(FlowChange::Pin(pin)),
+                Some(_) => {}
+                None if pins_on_miss && state.pin_guard_open => change = Some(FlowChange::Pin(pin)),
+                None => {}
             }
-            if matches!(flow_use, FlowUse::Open | FlowUse::Datagram) {
-                change = Some(FlowChange::Pin(id));
-            }
-            id
+            slot
         }
     };
-    let backend = if id < BACKEND_SLOTS {
-        state.active_backend(id)
+    let decision = if slot.local {
+        pass(frame, Reason::LocalBackend)
     } else {
-        None
-    };
-    let decision = match backend {
-        None => pass(frame, Reason::NoBackend),
-        Some(b) if b.local => pass(frame, Reason::LocalBackend),
-        Some(b) => {
-            let mut out = frame.to_vec();
-            out[0..6].copy_from_slice(&b.mac);
-            out[6..12].copy_from_slice(&state.mac);
-            tx(out, Reason::Forwarded)
-        }
+        let mut out = frame.to_vec();
+        out[0..6].copy_from_slice(&slot.mac);
+        out[6..12].copy_from_slice(&state.mac);
+        tx(out, Reason::Forwarded)
     };
     with_flow(decision, flow, change)
 }

@@ -15,8 +15,7 @@ use crate::{
         ethernet::{Ethernet, HEADER_LEN},
         ipv4::{self, PROTO_ICMP, PROTO_TCP, PROTO_UDP},
         transport::{
-            self, ICMP_HEADER_LEN, TCP_ACK, TCP_FIN, TCP_HEADER_LEN, TCP_RST, TCP_SYN,
-            UDP_HEADER_LEN,
+            self, ICMP_HEADER_LEN, TCP_ACK, TCP_HEADER_LEN, TCP_RST, TCP_SYN, UDP_HEADER_LEN,
         },
     },
 };
@@ -74,7 +73,7 @@ pub fn transport_flow(
     };
     let flow_use = match transport::tcp_flags(frame, l4) {
         _ if proto == PROTO_UDP => FlowUse::Datagram,
-        Some(flags) if flags & (TCP_RST | TCP_FIN) != 0 => FlowUse::Close,
+        Some(flags) if flags & TCP_RST != 0 => FlowUse::Reset,
         Some(flags) if flags & (TCP_SYN | TCP_ACK) == TCP_SYN => FlowUse::Open,
         _ => FlowUse::Continue,
     };
@@ -125,5 +124,5 @@ fn fragmentation_needed(
             proto: quoted.protocol,
         },
     };
-    balance(frame, eth, state, flow, FlowUse::Continue)
+    balance(frame, eth, state, flow, FlowUse::Lookup)
 }

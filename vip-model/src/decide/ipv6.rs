@@ -88,5 +88,5 @@ fn packet_too_big(frame: &[u8], eth: &Ethernet, state: &ModelState, vip: IpAddr)
             proto: quoted.next_header,
         },
     };
-    balance(frame, eth, state, flow, FlowUse::Continue)
+    balance(frame, eth, state, flow, FlowUse::Lookup)
 }

@@ -39,6 +39,7 @@ fn pass(frame: &[u8], reason: Reason) -> Decision {
         reason,
         output: frame.to_vec(),
         flow: None,
+        report: None,
     }
 }
 
@@ -48,6 +49,15 @@ fn tx(output: Vec<u8>, reason: Reason) -> Decision {
         reason,
         output,
         flow: None,
+        report: None,
+    }
+}
+
+/// A passed frame whose first `len` bytes go to the conflict detector.
+fn pass_reported(frame: &[u8], reason: Reason, len: usize) -> Decision {
+    Decision {
+        report: frame.get(..len).map(<[u8]>::to_vec),
+        ..pass(frame, reason)
     }
 }
 

@@ -2,7 +2,7 @@
 //! a solicited advertisement carrying its MAC; foreign advertisements are counted.
 use vip_common::Reason;
 
-use super::{announce_refusal, ipv6::L4, pass, tx, Refusal};
+use super::{announce_refusal, ipv6::L4, pass, pass_reported, tx, Refusal};
 use crate::{
     checksum,
     decision::Decision,
@@ -45,6 +45,9 @@ pub fn solicitation(frame: &[u8], eth: &Ethernet, ip: &Ipv6, state: &ModelState)
         Some(Refusal::DeadlinePassed) => return pass(frame, Reason::NdpDeadlinePassed),
         None => {}
     }
+    if let Err(reason) = validate(frame, ip, &target) {
+        return pass(frame, reason);
+    }
     let group_mac = ipv6::multicast_mac(&ipv6::solicited_node_group(&target));
     if eth.dst != state.mac && eth.dst != group_mac {
         return pass(frame, Reason::NdpNotForUs);
@@ -60,6 +63,48 @@ pub fn solicitation(frame: &[u8], eth: &Ethernet, ip: &Ipv6, state: &ModelState)
         advertisement_frame(state.mac, dst_mac, &target, &dst, flags),
         Reason::NdpAdvertised,
     )
+}
+
+/// Longest solicitation the program validates; longer ones are left to the kernel.
+const VALIDATED_MAX_LEN: usize = 128;
+const OPTION_SOURCE_LINK_ADDRESS: u8 = 1;
+
+/// RFC 4861 §7.1.1 beyond hop limit, code and target: the ICMP length (from the IPv6
+/// payload length) is at least 24 bytes, whole options, inside the frame; every option
+/// has a non-zero length and the options fill the message exactly; the checksum is right;
+/// from the unspecified address only to the target's solicited-node group and without a
+/// source link-layer address option; otherwise to the target or its group.
+fn validate(frame: &[u8], ip: &Ipv6, target: &[u8; 16]) -> Result<(), Reason> {
+    let icmp_len = usize::from(ip.payload_len);
+    if icmp_len < 24 || icmp_len % 8 != 0 {
+        return Err(Reason::NdpMalformed);
+    }
+    if icmp_len > VALIDATED_MAX_LEN {
+        return Err(Reason::NdpTooLong);
+    }
+    let Some(message) = frame.get(L4..L4 + icmp_len) else {
+        return Err(Reason::NdpTruncated);
+    };
+    let mut source_link_address = false;
+    let mut options = &message[24..];
+    while let [kind, units, ..] = *options {
+        let len = usize::from(units) * 8;
+        if len == 0 || len > options.len() {
+            return Err(Reason::NdpMalformed);
+        }
+        source_link_address |= kind == OPTION_SOURCE_LINK_ADDRESS;
+        options = &options[len..];
+    }
+    let unspecified = ip.src == [0; 16];
+    let group = ipv6::solicited_node_group(target);
+    let destination_ok = ip.dst == group || (!unspecified && ip.dst == *target);
+    if !destination_ok || (unspecified && source_link_address) {
+        return Err(Reason::NdpMalformed);
+    }
+    if checksum::icmpv6(&ip.src, &ip.dst, message) != 0 {
+        return Err(Reason::NdpMalformed);
+    }
+    Ok(())
 }
 
 /// Ethernet + IPv6 + a 32-byte advertisement with one target link-layer address option.
@@ -106,12 +151,9 @@ pub fn advertisement(frame: &[u8], state: &ModelState) -> Decision {
     if option[0] != OPTION_TARGET_LINK_ADDRESS || option[1] != 1 || mac == state.mac {
         return pass(frame, Reason::NdpPassed);
     }
-    pass(
-        frame,
-        if state.announcing {
-            Reason::NdpConflict
-        } else {
-            Reason::NdpClaimSeen
-        },
-    )
+    if !state.announcing {
+        return pass(frame, Reason::NdpClaimSeen);
+    }
+    // Ethernet, IPv6, the advertisement and its first option.
+    pass_reported(frame, Reason::NdpConflict, OPTIONS_AT + 8)
 }
