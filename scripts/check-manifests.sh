@@ -42,8 +42,13 @@ vip daemonset --image "$IMAGE" --interface eth0 --address 192.168.0.100 \
 vip pod --image "$IMAGE" --interface eth0 --address 192.168.0.100 \
   --backends 192.168.0.11,192.168.0.12,192.168.0.13 --keep-forwarding-on-exit \
   >"$tmp/vip-agent-static-pod.yaml"
-# k3s applies every file in /var/lib/rancher/k3s/server/manifests/: one file, both parts.
-cat "$tmp/vip-agent-rbac.yaml" "$tmp/vip-agent-daemonset.yaml" >"$tmp/k3s-vip-agent.yaml"
+# k3s applies every file in /var/lib/rancher/k3s/server/manifests/: one file, both parts;
+# its peer key is the k3s server CA key, not kubeadm's.
+vip daemonset --image "$IMAGE" --interface eth0 --address 192.168.0.100 \
+  --discover-backends --keep-forwarding-on-exit \
+  --peer-key-file /var/lib/rancher/k3s/server/tls/server-ca.key >"$tmp/k3s-daemonset.yaml"
+cat "$tmp/vip-agent-rbac.yaml" "$tmp/k3s-daemonset.yaml" >"$tmp/k3s-vip-agent.yaml"
+rm "$tmp/k3s-daemonset.yaml"
 
 status=0
 if $update; then
@@ -67,7 +72,9 @@ fi
 
 # Variants not committed, validated so that every branch of the generator is.
 mkdir "$tmp/variants"
-vip rbac >"$tmp/variants/rbac-lease-only.yaml"
+vip rbac >"$tmp/variants/rbac-static-backends.yaml"
+vip daemonset --image "$IMAGE" --interface eth0 --address 192.168.0.100 \
+  --backends 192.168.0.11 --election lease >"$tmp/variants/daemonset-lease.yaml"
 vip rbac --election none >"$tmp/variants/rbac-no-election.yaml"
 vip pod --image "$IMAGE" --interface eth0 --address 192.168.0.100,fd00::100 \
   --backends 192.168.0.11 --election none --health-insecure --metrics-addr off \
