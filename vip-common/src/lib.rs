@@ -21,8 +21,7 @@ pub mod map_names {
     pub const BACKENDS: &str = "BACKENDS";
     pub const PEER_MACS: &str = "PEER_MACS";
     pub const FLOWS: &str = "FLOWS";
-    pub const REASON_COUNTERS: &str = "REASON_COUNTERS";
-    pub const BACKEND_COUNTERS: &str = "BACKEND_COUNTERS";
+    pub const STATS: &str = "STATS";
     pub const FLOW_GUARD: &str = "FLOW_GUARD";
     pub const CONFLICTS: &str = "CONFLICTS";
 }
@@ -312,13 +311,32 @@ pub struct FlowGuard {
     pub expired: u64,
 }
 
-/// Per-CPU packet and byte counts, in `REASON_COUNTERS` (by `Reason`) and
-/// `BACKEND_COUNTERS` (by backend id).
+/// Packet and byte counts of one verdict reason or one backend.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counter {
     pub packets: u64,
     pub bytes: u64,
+}
+
+/// Per-CPU value of `STATS` (one entry): every counter of the program, so a packet costs
+/// one map lookup for its verdict and its backend together.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stats {
+    /// By `Reason`.
+    pub reasons: [Counter; reason::REASON_COUNT as usize],
+    /// By backend id: packets balanced to the backend.
+    pub backends: [Counter; MAX_BACKENDS as usize],
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Self {
+            reasons: [Counter::default(); reason::REASON_COUNT as usize],
+            backends: [Counter::default(); MAX_BACKENDS as usize],
+        }
+    }
 }
 
 const _: () = {
@@ -334,6 +352,7 @@ const _: () = {
     assert!(core::mem::size_of::<FlowGuard>() == 48);
     assert!(core::mem::size_of::<Counter>() == 16);
     assert!(core::mem::size_of::<RingChunk>() == 4096);
+    assert!(core::mem::size_of::<Stats>() == 16 * (reason::REASON_COUNT as usize + 256));
 };
 
 #[cfg(feature = "user")]
@@ -353,4 +372,5 @@ mod pod {
     unsafe impl aya::Pod for super::FlowGuard {}
     unsafe impl aya::Pod for super::Counter {}
     unsafe impl aya::Pod for super::RingChunk {}
+    unsafe impl aya::Pod for super::Stats {}
 }

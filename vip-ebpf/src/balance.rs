@@ -11,7 +11,6 @@ use vip_common::{
 };
 
 use crate::{
-    count,
     maps::{BACKENDS, FLOWS, FLOW_GUARD, PEER_MACS, RING, SERVICES},
     packet::EthHdr,
     verdict::{pass, tx, Verdict},
@@ -122,13 +121,7 @@ fn follow(
 }
 
 #[inline(always)]
-pub fn select(
-    eth: &mut EthHdr,
-    settings: &Settings,
-    flow: &FlowKey,
-    flow_use: FlowUse,
-    bytes: u64,
-) -> Verdict {
+pub fn select(eth: &mut EthHdr, settings: &Settings, flow: &FlowKey, flow_use: FlowUse) -> Verdict {
     let service_key = ServiceKey {
         vip: flow.vip,
         port: flow.service_port,
@@ -191,13 +184,12 @@ pub fn select(
             (id, backend)
         }
     };
-    count::backend(backend_id, bytes);
     if backend.flags & BACKEND_LOCAL != 0 {
-        return pass(Reason::LocalBackend);
+        return pass(Reason::LocalBackend).for_backend(backend_id);
     }
     eth.dst = backend.mac;
     eth.src = settings.mac;
-    tx(Reason::Forwarded)
+    tx(Reason::Forwarded).for_backend(backend_id)
 }
 
 /// Records Maglev's choice: in place over an existing (stale or reused) entry, which
