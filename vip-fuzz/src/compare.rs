@@ -56,6 +56,12 @@ impl Finding {
                 program.reports.len()
             ));
         }
+        if model.backend != program.backend {
+            parts.push(format!(
+                "backend counted: model {:?}, program {:?}",
+                model.backend, program.backend
+            ));
+        }
         if let Some(v) = self.violation {
             parts.push(format!("invariant violated: {v:?}"));
         }
@@ -100,7 +106,7 @@ pub fn compare(
     } else {
         None
     };
-    let program = kernel.run(frame, model.reason)?;
+    let program = kernel.run(frame)?;
     let mut pin_events = None;
     if let Some(before) = events_before {
         let mut expected = PinEvents::default();
@@ -137,7 +143,8 @@ pub fn compare(
     let agree = model.action == program.action
         && model.reason == program.reason
         && model.output == program.output
-        && model.report.iter().eq(program.reports.iter());
+        && model.report.iter().eq(program.reports.iter())
+        && model.backend == program.backend;
     if agree && violation.is_none() && pin.is_none() && table.is_empty() && pin_events.is_none() {
         return Ok(Compared::Agree(model.action, model.reason, model.pin_event));
     }

@@ -65,4 +65,6 @@ pub struct Decision {
     /// this node announces.
     pub report: Option<Vec<u8>>,
     pub pin_event: Option<PinEvent>,
+    /// The backend whose per-backend counter the frame moves (forwarded or local).
+    pub backend: Option<u32>,
 }

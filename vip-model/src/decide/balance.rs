@@ -86,7 +86,7 @@ pub fn balance(
     let mut event = None;
     let followed = match existing {
         Some(pin) if flow_use != FlowUse::Open => match follow(state, pin, flow_use) {
-            Ok(slot) => Some(slot),
+            Ok(slot) => Some((pin.backend_id, slot)),
             Err(why) => {
                 event = Some(why);
                 None
@@ -105,8 +105,8 @@ pub fn balance(
             ..*pin
         }));
     }
-    let slot = match followed {
-        Some(slot) => slot,
+    let (id, slot) = match followed {
+        Some(chosen) => chosen,
         None => {
             let id = maglev_pick(state, &flow, table);
             let Some(slot) = state.active_backend(id) else {
@@ -128,7 +128,7 @@ pub fn balance(
                 None if pins_on_miss => event = Some(PinEvent::Refused),
                 None => {}
             }
-            slot
+            (id, slot)
         }
     };
     let decision = if slot.local {
@@ -139,7 +139,9 @@ pub fn balance(
         out[6..12].copy_from_slice(&state.mac);
         tx(out, Reason::Forwarded)
     };
-    with_flow(decision, flow, change, event)
+    let mut decision = with_flow(decision, flow, change, event);
+    decision.backend = Some(id);
+    decision
 }
 
 fn with_flow(

@@ -41,6 +41,7 @@ fn pass(frame: &[u8], reason: Reason) -> Decision {
         flow: None,
         report: None,
         pin_event: None,
+        backend: None,
     }
 }
 
@@ -52,6 +53,7 @@ fn tx(output: Vec<u8>, reason: Reason) -> Decision {
         flow: None,
         report: None,
         pin_event: None,
+        backend: None,
     }
 }
 
