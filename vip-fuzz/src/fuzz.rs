@@ -160,6 +160,7 @@ fn write_fixture(dir: &Path, seed: u64, index: u64, f: &Finding) -> Result<PathB
         ],
         state: f.state.clone(),
         frame: f.frame.clone(),
+        expect: None,
     };
     std::fs::create_dir_all(dir)
         .and_then(|()| std::fs::write(&path, fixture.to_text()))
