@@ -183,7 +183,16 @@ async fn run_on_host(
         shutdown.clone(),
     ));
 
-    let leader = leadership::start(config, client, &mut tasks, shutdown.clone())?;
+    let observer = Arc::new(metrics.ops.clone());
+    let leader = leadership::start(config, client, &mut tasks, observer, shutdown.clone())?;
+    match &config.election {
+        crate::config::Election::Lease(lease) => (metrics.ops).set_election(
+            "lease",
+            Some(&format!("{}/{}", lease.namespace, lease.name)),
+        ),
+        crate::config::Election::None => metrics.ops.set_election("none", None),
+    }
+    status.set_election_running(true);
 
     let sender = InterfaceSender::open(&InterfaceSelector::Index(interface.index))?;
     let schedule = AnnounceSchedule {
