@@ -28,9 +28,18 @@ pub fn frame(rng: &mut Rng, state: &ModelState) -> Vec<u8> {
         65..=74 => icmp_error(rng, state),
         75..=84 => ipv6_extensions(rng, state),
         85..=94 => {
-            let inner = ip_transport(rng, state);
-            let tpid = if rng.chance(70) { 0x8100 } else { 0x88a8 };
-            build::vlan_tag(&inner, tpid, rng.u16())
+            // A customer tag, a service tag, or both (802.1ad QinQ: service tag outside).
+            let inner = if rng.chance(50) {
+                ip_transport(rng, state)
+            } else {
+                arp(rng, state)
+            };
+            let tagged = build::vlan_tag(&inner, 0x8100, rng.u16());
+            match rng.below(3) {
+                0 => tagged,
+                1 => build::vlan_tag(&inner, 0x88a8, rng.u16()),
+                _ => build::vlan_tag(&tagged, 0x88a8, rng.u16()),
+            }
         }
         _ => {
             let mut payload = vec![0u8; rng.below(80)];
