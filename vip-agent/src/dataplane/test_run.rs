@@ -35,7 +35,8 @@ impl Dataplane {
         Ok(result.duration)
     }
 
-    fn program_ref(&self) -> Result<&Xdp> {
+    /// The loaded program, for callers that time it themselves.
+    pub fn program_ref(&self) -> Result<&Xdp> {
         let program = self
             .ebpf
             .program(PROGRAM_NAME)
