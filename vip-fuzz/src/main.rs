@@ -21,8 +21,8 @@ struct Cli {
     /// Directory the minimised reproducer of a disagreement is written to.
     #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/corpus"))]
     corpus: PathBuf,
-    /// Imitate a reported, unfixed program bug in the model (repeatable): one of
-    /// ipv4-mapped-vip. See docs/fuzzing.md.
+    /// Imitate a reported, unfixed program bug in the model (repeatable), to look past it
+    /// until it is fixed. ipv4-mapped-vip: bug 1 of docs/fuzzing.md, fixed in cdb5d3e.
     #[arg(long, value_parser = OpenBugs::NAMES)]
     mimic: Vec<String>,
     /// Print the verdicts seen, by reason.
