@@ -22,7 +22,8 @@ struct Cli {
     #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/corpus"))]
     corpus: PathBuf,
     /// Imitate a reported, unfixed program bug in the model (repeatable), to look past it
-    /// until it is fixed. ipv4-mapped-vip: bug 1 of docs/fuzzing.md, fixed in cdb5d3e.
+    /// until it is fixed. ipv4-mapped-vip: bug 1 of docs/fuzzing.md, fixed in cdb5d3e;
+    /// udp-icmp-repin-idle: bug 2, open.
     #[arg(long, value_parser = OpenBugs::NAMES)]
     mimic: Vec<String>,
     /// Print the verdicts seen, by reason.

@@ -76,24 +76,29 @@ pub struct ModelState {
 /// makes the model behave like the program in that one respect.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct OpenBugs {
-    /// IPv6 addresses of the form `::ffff:a.b.c.d` are taken for the IPv4 address.
+    /// IPv6 addresses of the form `::ffff:a.b.c.d` are taken for the IPv4 address
+    /// (bug 1, fixed in cdb5d3e).
     pub ipv4_mapped_vip: bool,
+    /// An ICMP error about a UDP flow rewrites a stale pin with a last-seen time of 0,
+    /// so the new pin is idle at once (bug 2).
+    pub udp_icmp_repin_idle: bool,
 }
 
 impl OpenBugs {
-    pub const NAMES: [&'static str; 1] = ["ipv4-mapped-vip"];
+    pub const NAMES: [&'static str; 2] = ["ipv4-mapped-vip", "udp-icmp-repin-idle"];
 
     /// Turns on the bug called `name`; false for an unknown name.
     pub fn enable(&mut self, name: &str) -> bool {
         match name {
             "ipv4-mapped-vip" => self.ipv4_mapped_vip = true,
+            "udp-icmp-repin-idle" => self.udp_icmp_repin_idle = true,
             _ => return false,
         }
         true
     }
 
     pub fn enabled(&self) -> Vec<&'static str> {
-        let flags = [self.ipv4_mapped_vip];
+        let flags = [self.ipv4_mapped_vip, self.udp_icmp_repin_idle];
         Self::NAMES
             .iter()
             .zip(flags)

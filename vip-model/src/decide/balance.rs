@@ -115,7 +115,7 @@ pub fn balance(
             let pin = Pin {
                 backend_id: id,
                 server: slot.server,
-                idle: false,
+                idle: state.mimic.udp_icmp_repin_idle && flow_use == FlowUse::Lookup,
             };
             let pins_on_miss = matches!(flow_use, FlowUse::Continue | FlowUse::Datagram);
             match existing {
