@@ -259,6 +259,15 @@ impl Dataplane {
         frames
     }
 
+    /// Removes one flow entry; `Ok(false)` if there was none.
+    pub fn remove_flow(&mut self, key: &FlowKey) -> Result<bool> {
+        match self.flows.remove(key) {
+            Ok(()) => Ok(true),
+            Err(aya::maps::MapError::KeyNotFound) => Ok(false),
+            Err(e) => Err(map_err(names::FLOWS)(e)),
+        }
+    }
+
     pub fn clear_flows(&mut self) -> Result<()> {
         let keys: Vec<FlowKey> = self.flows.keys().filter_map(|k| k.ok()).collect();
         for key in keys {

@@ -10,7 +10,7 @@ use vip_common::map_names as names;
 use super::{program_error, Dataplane, DataplaneError, LoadOptions, Result};
 
 /// Bumped whenever a map's layout changes: pins of another layout are never adopted.
-pub const PIN_LAYOUT_VERSION: u32 = 3;
+pub const PIN_LAYOUT_VERSION: u32 = 4;
 
 pub const PINNED_MAPS: [&str; 10] = [
     names::SETTINGS,

@@ -52,7 +52,8 @@ impl Dataplane {
         self.flows.get(key, 0).ok()
     }
 
-    fn program_ref(&self) -> Result<&Xdp> {
+    /// The loaded program, for callers that time it themselves.
+    pub fn program_ref(&self) -> Result<&Xdp> {
         let program = self
             .ebpf
             .program(PROGRAM_NAME)
