@@ -69,7 +69,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         wall_seconds: 0.0,
     };
     let mut nodes = Vec::new();
-    if args.stack != StackChoice::Keepalived {
+    if matches!(args.stack, StackChoice::Vip | StackChoice::Both) {
         let binaries = stacks::binaries()?;
         let start = || stacks::start_vip(&binaries);
         run.stacks
