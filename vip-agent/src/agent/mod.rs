@@ -65,6 +65,8 @@ pub enum AgentError {
     Election(#[from] crate::election::ElectionError),
     #[error("bpffs: {0}")]
     Bpffs(String),
+    #[error("bond slaves: {0}")]
+    Bond(#[from] crate::host::bond::BondError),
     #[error("peer election: {0}")]
     Peers(#[from] crate::peers::PeerError),
     #[error("installing the signal handler: {0}")]
@@ -228,6 +230,13 @@ async fn run_on_host(
             )
         }
     };
+    tasks.spawn(dataplane.deadline_keeper().run(
+        leader.clone(),
+        control::ANNOUNCE_LEASE,
+        control::DEADLINE_REFRESH,
+        clock::monotonic_ns,
+        shutdown.clone(),
+    ));
 
     let sender = InterfaceSender::open(&InterfaceSelector::Index(interface.index))?;
     let schedule = AnnounceSchedule {
@@ -246,6 +255,10 @@ async fn run_on_host(
             ring_size: config.maglev_size,
             hash_seed: config.hash_seed,
             ifindex: interface.index,
+            bond_slaves: crate::host::bond::slave_ifindexes(
+                std::path::Path::new(crate::host::bond::SYS_CLASS_NET),
+                &interface.name,
+            )?,
             mac: interface.mac,
         },
         metrics,
