@@ -1,6 +1,7 @@
 //! vip-agent: drives the XDP data plane of the control-plane VIP.
 pub mod agent;
 pub mod announce;
+pub mod build_info;
 pub mod config;
 pub mod dataplane;
 pub mod election;

@@ -201,6 +201,7 @@ async fn run_on_host(
         shutdown.clone(),
     ));
 
+    let observer = Arc::new(metrics.ops.clone());
     let (leader, ring_down) = match (&config.election, peer_key) {
         (crate::config::Election::Peers(peers), Some(key)) => {
             let election = peer_election::Election {
@@ -223,7 +224,7 @@ async fn run_on_host(
             (outputs.leader, outputs.ring_down)
         }
         _ => {
-            let leader = leadership::start(config, client, &mut tasks, shutdown.clone())?;
+            let leader = leadership::start(config, client, &mut tasks, observer, shutdown.clone())?;
             (
                 leader,
                 peer_election::nobody_down(&mut tasks, shutdown.clone()),
@@ -237,6 +238,15 @@ async fn run_on_host(
         clock::monotonic_ns,
         shutdown.clone(),
     ));
+    match &config.election {
+        crate::config::Election::Lease(lease) => (metrics.ops).set_election(
+            "lease",
+            Some(&format!("{}/{}", lease.namespace, lease.name)),
+        ),
+        crate::config::Election::Peers(_) => metrics.ops.set_election("peers", None),
+        crate::config::Election::None => metrics.ops.set_election("none", None),
+    }
+    status.set_election_running(true);
 
     let sender = InterfaceSender::open(&InterfaceSelector::Index(interface.index))?;
     let schedule = AnnounceSchedule {

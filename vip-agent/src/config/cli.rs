@@ -263,8 +263,55 @@ pub struct ManifestArgs {
           default_value = s::DEFAULT_MANIFEST_NAMESPACE)]
     pub namespace: String,
 
+    /// The node a cleanup Job runs on (`manifest cleanup` only).
+    #[arg(long = "node", value_name = "NODE")]
+    pub node: Option<String>,
+
+    /// Let VIP_* and kube-vip variables of this shell fill in settings. Without it the
+    /// manifest depends on the command line only.
+    #[arg(long = "from-env")]
+    pub from_env: bool,
+
+    /// Let the agent detach XDP and undo its host changes on exit. By default the
+    /// manifests keep forwarding across restarts (--keep-forwarding-on-exit).
+    #[arg(
+        long = "no-keep-forwarding-on-exit",
+        conflicts_with = "keep_forwarding_on_exit"
+    )]
+    pub no_keep_forwarding_on_exit: bool,
+
+    #[command(flatten)]
+    pub kube_vip: KubeVipManifestFlags,
+
     #[command(flatten)]
     pub run: RunArgs,
+}
+
+/// `kube-vip manifest pod|daemonset` flags, accepted so that a copied command works.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+#[command(next_help_heading = "kube-vip flags (accepted for copied kube-vip commands)")]
+pub struct KubeVipManifestFlags {
+    /// kube-vip's name for --address.
+    #[arg(long = "vip", value_name = "IP", value_delimiter = ',')]
+    pub vip: Vec<String>,
+    /// Accepted; vip-agent always serves the control plane.
+    #[arg(long = "controlplane")]
+    pub controlplane: bool,
+    /// Accepted; ARP (and NDP) is how vip-agent announces.
+    #[arg(long = "arp")]
+    pub arp: bool,
+    /// Accepted; Lease election is the default (--election).
+    #[arg(long = "leaderElection")]
+    pub leader_election: bool,
+    /// Accepted; without --kubeconfig the agent uses its service account.
+    #[arg(long = "inCluster")]
+    pub in_cluster: bool,
+    /// Accepted; the manifests already run on control-plane nodes only.
+    #[arg(long = "taint")]
+    pub taint: bool,
+    /// Refused: vip-agent does not load-balance Services of type LoadBalancer.
+    #[arg(long = "services")]
+    pub services: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -310,4 +357,6 @@ pub enum ManifestKind {
     Pod,
     /// ServiceAccount, ClusterRole and bindings.
     Rbac,
+    /// A Job that removes the agent's XDP program, pins and VIP from one node (--node).
+    Cleanup,
 }

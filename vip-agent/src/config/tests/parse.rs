@@ -293,6 +293,7 @@ fn status_and_manifest_parse_into_their_structs() {
         "registry.example/vip-agent:1",
         "--interface",
         "eth0",
+        "--from-env",
     ];
     let manifest = parse(
         &args,
@@ -311,4 +312,37 @@ fn status_and_manifest_parse_into_their_structs() {
     assert_eq!(manifest.run.interface.as_deref(), Some("eth0"));
     assert_eq!(manifest.run.address, vec!["192.0.2.10"]);
     assert!(parse(&["manifest", "deployment"], &BTreeMap::new()).is_err());
+}
+
+#[test]
+fn manifest_ignores_the_shells_variables_without_from_env() {
+    let env = env_map(&[
+        ("port", "8080"),
+        ("VIP_NAMESPACE", "vip"),
+        ("VIP_HEALTH_INSECURE", "true"),
+    ]);
+    let args = ["manifest", "pod", "--interface", "eth0"];
+    let parsed = parse(&args, &env).unwrap();
+    assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+    let CliCommand::Manifest(manifest) = parsed.cli.command else {
+        panic!("not manifest")
+    };
+    assert_eq!(manifest.namespace, "kube-system");
+    assert_eq!(manifest.run.port, vec!["6443"]);
+    assert!(!manifest.run.health.health_insecure);
+
+    let CliCommand::Manifest(manifest) = parse(&[&args[..], &["--from-env"]].concat(), &env)
+        .unwrap()
+        .cli
+        .command
+    else {
+        panic!("not manifest")
+    };
+    assert_eq!(manifest.namespace, "vip");
+    assert_eq!(manifest.run.port, vec!["8080"]);
+    assert!(manifest.run.health.health_insecure);
+
+    // `run` keeps reading its environment as before.
+    let run = run_args(&["run"], &env);
+    assert_eq!(run.port, vec!["8080"]);
 }

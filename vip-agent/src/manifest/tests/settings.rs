@@ -42,10 +42,12 @@ fn env_holds_only_what_differs_from_the_defaults() {
             "VIP_BACKENDS",
             "VIP_HEALTH_CA_FILE",
             "VIP_INTERFACE",
+            "VIP_KEEP_FORWARDING_ON_EXIT",
             "VIP_NODE_NAME",
             "VIP_PEER_KEY_FILE"
         ]
     );
+    assert_eq!(env["VIP_KEEP_FORWARDING_ON_EXIT"], "true");
     assert_eq!(env["VIP_BACKENDS"], "192.0.2.11,192.0.2.12");
     assert_eq!(env["VIP_HEALTH_CA_FILE"], SERVICE_ACCOUNT_CA);
     let explicit_default = parse(&with_required(
