@@ -49,8 +49,7 @@ fn a_copied_kube_vip_command_renders_like_the_native_one() {
 #[test]
 fn services_is_refused_by_name() {
     let error = documents(&parse(&with_required("daemonset", &["--services"])))
-        .err()
-        .expect("--services must be refused");
+        .expect_err("--services must be refused");
     let text = error.to_string();
     assert!(text.starts_with("--services is not supported: "), "{text}");
     assert_eq!(error.exit_code(), crate::config::EXIT_USAGE);
