@@ -44,8 +44,13 @@ vip daemonset --image "$IMAGE" --interface eth0 --address 192.168.0.100 \
 vip pod --image "$IMAGE" --interface eth0 --address 192.168.0.100 \
   --backends 192.168.0.11,192.168.0.12,192.168.0.13 >"$tmp/vip-agent-static-pod.yaml"
 vip cleanup --image "$IMAGE" --node cp-1 >"$tmp/vip-agent-cleanup-job.yaml"
-# k3s applies every file in /var/lib/rancher/k3s/server/manifests/: one file, both parts.
-cat "$tmp/vip-agent-rbac.yaml" "$tmp/vip-agent-daemonset.yaml" >"$tmp/k3s-vip-agent.yaml"
+# k3s applies every file in /var/lib/rancher/k3s/server/manifests/: one file, both parts;
+# its peer key is the k3s server CA key, not kubeadm's.
+vip daemonset --image "$IMAGE" --interface eth0 --address 192.168.0.100 \
+  --discover-backends \
+  --peer-key-file /var/lib/rancher/k3s/server/tls/server-ca.key >"$tmp/k3s-daemonset.yaml"
+cat "$tmp/vip-agent-rbac.yaml" "$tmp/k3s-daemonset.yaml" >"$tmp/k3s-vip-agent.yaml"
+rm "$tmp/k3s-daemonset.yaml"
 
 status=0
 
@@ -70,6 +75,9 @@ fi
 
 # Variants not committed, validated so that every branch of the generator is.
 mkdir "$tmp/variants"
+vip rbac >"$tmp/variants/rbac-static-backends.yaml"
+vip daemonset --image "$IMAGE" --interface eth0 --address 192.168.0.100 \
+  --backends 192.168.0.11 --election lease >"$tmp/variants/daemonset-lease.yaml"
 vip cleanup --image "$IMAGE" --node cp-2.example.com --bpffs-dir /run/vip-bpf/pins \
   >"$tmp/variants/cleanup-custom-bpffs.yaml"
 vip pod --image "$IMAGE" --interface eth0 --address 192.168.0.100 --backends 192.168.0.11 \
@@ -111,7 +119,6 @@ if ! diff -u <(uninstall docs/kubeadm.md) <(uninstall docs/troubleshooting.md) |
   echo "FAIL the uninstall texts of docs/kubeadm.md and docs/troubleshooting.md differ" >&2
   status=1
 fi
-vip rbac >"$tmp/variants/rbac-lease-only.yaml"
 vip rbac --election none >"$tmp/variants/rbac-no-election.yaml"
 vip pod --image "$IMAGE" --interface eth0 --address 192.168.0.100,fd00::100 \
   --backends 192.168.0.11 --election none --health-insecure --metrics-addr off \

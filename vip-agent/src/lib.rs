@@ -11,6 +11,7 @@ pub mod http;
 pub mod lease_test_server;
 pub mod maglev;
 pub mod manifest;
+pub mod peers;
 pub mod reconcile;
 pub mod status;
 pub mod testing;

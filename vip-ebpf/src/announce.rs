@@ -16,7 +16,7 @@ pub fn gate(ctx: &XdpContext, settings: &Settings) -> Gate {
     if settings.announcing != ANNOUNCE_ON {
         return Gate::NotAnnouncing;
     }
-    if ctx.ingress_ifindex() != settings.ifindex as usize {
+    if !settings.is_announcing_interface(ctx.ingress_ifindex() as u32) {
         return Gate::WrongInterface;
     }
     // The coarse clock (jiffies) is plenty for a deadline of seconds and, unlike

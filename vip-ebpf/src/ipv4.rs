@@ -6,7 +6,7 @@ use crate::{
     balance::{select, FlowUse},
     packet::{
         at, be16, has, EthHdr, IcmpHdr, Ipv4Hdr, Ports, ETH_LEN, IPPROTO_ICMP, IPPROTO_TCP,
-        IPPROTO_UDP, TCP_ACK, TCP_FIN, TCP_FLAGS_OFFSET, TCP_MIN_LEN, TCP_RST, TCP_SYN, UDP_LEN,
+        IPPROTO_UDP, TCP_ACK, TCP_FLAGS_OFFSET, TCP_MIN_LEN, TCP_RST, TCP_SYN, UDP_LEN,
     },
     verdict::{pass, Verdict},
 };
@@ -101,7 +101,8 @@ pub fn transport(
     select(eth, settings, &flow, flow_use, bytes)
 }
 
-/// SYN without ACK opens a flow; the client's FIN or RST ends it.
+/// SYN without ACK opens a connection; only RST ends a pin (FIN does not: the final ACK
+/// and a half-closed transfer still belong to the connection).
 #[inline(always)]
 pub fn tcp_flow_use(ctx: &XdpContext, l4: usize) -> FlowUse {
     let Some(flags) = at::<u8>(ctx, l4 + TCP_FLAGS_OFFSET) else {
@@ -109,10 +110,10 @@ pub fn tcp_flow_use(ctx: &XdpContext, l4: usize) -> FlowUse {
     };
     // SAFETY: bounds checked by `at`.
     let flags = unsafe { *flags };
-    if flags & (TCP_RST | TCP_FIN) != 0 {
-        FlowUse::End
+    if flags & TCP_RST != 0 {
+        FlowUse::Reset
     } else if flags & (TCP_SYN | TCP_ACK) == TCP_SYN {
-        FlowUse::New
+        FlowUse::Open
     } else {
         FlowUse::Continue
     }
@@ -164,5 +165,5 @@ fn frag_needed(
         proto: inner.proto,
         _pad: [0; 3],
     };
-    select(eth, settings, &flow, FlowUse::Continue, bytes)
+    select(eth, settings, &flow, FlowUse::Lookup, bytes)
 }

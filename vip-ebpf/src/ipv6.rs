@@ -102,5 +102,5 @@ fn packet_too_big(
         proto: inner.next_header,
         _pad: [0; 3],
     };
-    select(eth, settings, &flow, FlowUse::Continue, bytes)
+    select(eth, settings, &flow, FlowUse::Lookup, bytes)
 }

@@ -29,6 +29,7 @@ fn state(fixture: &Fixture, table: &[u32]) -> DesiredState {
         addr: ip_key(MIRROR_IP.into()),
         mac: OUR_MAC,
         flags: BACKEND_ACTIVE,
+        ..Default::default()
     };
     d.backends.insert(MIRROR, mirror);
     d.services.values_mut().for_each(|t| *t = table.to_vec());
@@ -126,7 +127,7 @@ fn store_flows(fixture: &mut Fixture) -> Result<Ports> {
         let src = if id == MIRROR { OUR_MAC } else { CLIENT_MAC };
         fixture
             .dataplane
-            .test_run(&tcp_frame(src, VIP4, port, TCP_SYN))?;
+            .test_run(&tcp_frame(src, VIP4, port, TCP_ACK))?;
         let stored = fixture.dataplane.flow(&flow_key(port));
         ensure!(
             stored == Some(id),
@@ -235,7 +236,7 @@ fn paths(ports: &Ports) -> Vec<Path> {
         .backend(1)
         .goal(2.0),
         Path::new(
-            "VIP TCP new flow: SYN, Maglev + flow insert → local (pass)",
+            "VIP TCP new connection: SYN, Maglev (a SYN pins nothing) → local (pass)",
             Repeat,
             client(VIP4, new_local, TCP_SYN),
             Every(LocalBackend),
@@ -243,7 +244,7 @@ fn paths(ports: &Ports) -> Vec<Path> {
         .backend(0)
         .goal(3.0),
         Path::new(
-            "VIP TCP new flow: SYN, Maglev + flow insert → forwarded (TX, mirror)",
+            "VIP TCP new connection: SYN, Maglev (a SYN pins nothing) → forwarded (TX, mirror)",
             Repeat,
             mirrored(new_mirror, TCP_SYN),
             Every(Forwarded),

@@ -4,11 +4,12 @@
 use std::collections::BTreeSet;
 
 use vip_common::{
-    map_names as names, IpKey, MacKey, ServiceInfo, ServiceKey, VipInfo, BACKEND_ACTIVE,
-    MAX_BACKENDS, MAX_SERVICES, MAX_VIP4, MAX_VIPS, SERVICE_RING_B,
+    backend_tag, map_names as names, ring_chunks, Backend, IpKey, MacKey, RingChunk, ServiceInfo,
+    ServiceKey, VipInfo, BACKEND_ACTIVE, MAX_BACKENDS, MAX_SERVICES, MAX_VIP4, MAX_VIPS,
+    RING_CHUNK_SLOTS, SERVICE_RING_B,
 };
 
-use super::{error::map_err, Dataplane, DataplaneError, DesiredState, Result};
+use super::{deadline, error::map_err, Dataplane, DataplaneError, DesiredState, Result};
 
 impl Dataplane {
     pub fn apply(&mut self, desired: &DesiredState) -> Result<()> {
@@ -26,13 +27,12 @@ impl Dataplane {
         // Settings last: a first apply turns the program on only once everything is in place.
         let mut settings = desired.settings;
         settings.ring_size = self.ring_size;
+        settings.ring_chunks = ring_chunks(self.ring_size);
         let vip4: Vec<[u8; 4]> = desired.vips.iter().filter_map(IpKey::as_v4).collect();
         settings.vip4 = Default::default();
         settings.vip4[..vip4.len()].copy_from_slice(&vip4);
         settings.vip4_count = vip4.len() as u16;
-        self.settings
-            .set(0, settings, 0)
-            .map_err(map_err(names::SETTINGS))?;
+        deadline::lock(&self.settings).write(settings)?;
         self.applied = Some(desired.clone());
         Ok(())
     }
@@ -55,7 +55,7 @@ impl Dataplane {
             .filter(|(_, b)| b.flags & BACKEND_ACTIVE != 0)
         {
             self.backends
-                .set(id, backend, 0)
+                .set(id, tagged(backend), 0)
                 .map_err(map_err(names::BACKENDS))?;
         }
         self.sync_peer_macs(&desired.peer_macs)?;
@@ -79,7 +79,7 @@ impl Dataplane {
             let wanted = desired.backends.get(&id).copied().unwrap_or_default();
             if wanted.flags & BACKEND_ACTIVE == 0 {
                 self.backends
-                    .set(id, wanted, 0)
+                    .set(id, tagged(&wanted), 0)
                     .map_err(map_err(names::BACKENDS))?;
             }
         }
@@ -95,17 +95,20 @@ impl Dataplane {
                     id: info.id,
                     flags: info.flags ^ SERVICE_RING_B,
                 };
-                (flipped, flipped.ring_base(self.ring_size))
+                (flipped, flipped.ring_base(ring_chunks(self.ring_size)))
             }
             None => {
                 let id = self.free_service_id();
                 let info = ServiceInfo { id, flags: 0 };
-                (info, info.ring_base(self.ring_size))
+                (info, info.ring_base(ring_chunks(self.ring_size)))
             }
         };
-        for (slot, &backend) in table.iter().enumerate() {
+        // One map update per chunk of RING_CHUNK_SLOTS slots.
+        for (index, slots) in table.chunks(RING_CHUNK_SLOTS as usize).enumerate() {
+            let mut chunk = RingChunk::default();
+            chunk.slots[..slots.len()].copy_from_slice(slots);
             self.ring
-                .set(standby_base + slot as u32, backend, 0)
+                .set(standby_base + index as u32, chunk, 0)
                 .map_err(map_err(names::RING))?;
         }
         self.services
@@ -150,6 +153,15 @@ impl Dataplane {
                 .map_err(map_err(names::PEER_MACS))?;
         }
         Ok(())
+    }
+}
+
+/// The slot as the data path needs it: the tag always matches the address, whoever
+/// built the desired state.
+fn tagged(backend: &Backend) -> Backend {
+    Backend {
+        tag: backend_tag(&backend.addr),
+        ..*backend
     }
 }
 

@@ -10,9 +10,9 @@ use vip_common::map_names as names;
 use super::{program_error, Dataplane, DataplaneError, LoadOptions, Result};
 
 /// Bumped whenever a map's layout changes: pins of another layout are never adopted.
-pub const PIN_LAYOUT_VERSION: u32 = 1;
+pub const PIN_LAYOUT_VERSION: u32 = 2;
 
-pub const PINNED_MAPS: [&str; 9] = [
+pub const PINNED_MAPS: [&str; 11] = [
     names::SETTINGS,
     names::VIPS,
     names::SERVICES,
@@ -22,6 +22,8 @@ pub const PINNED_MAPS: [&str; 9] = [
     names::FLOWS,
     names::REASON_COUNTERS,
     names::BACKEND_COUNTERS,
+    names::FLOW_GUARD,
+    names::CONFLICTS,
 ];
 /// File name of the pinned XDP link in the pin directory.
 pub const LINK_PIN: &str = "link";
