@@ -3,16 +3,23 @@
 # and the synthetic series of rules-test.yaml with `promtool test rules` (Debian's
 # prometheus package), and the Grafana dashboard: it must load as a dashboard model of
 # grafana-foundation-sdk (pinned, in its own virtualenv) and query only metrics the
-# agent exports. Run by `cargo xtask test`.
+# agent exports. Run by `cargo xtask test`, after `cargo xtask setup` installed promtool.
 set -euo pipefail
 cd "$(dirname "$0")"
-SDK='grafana-foundation-sdk==1769699998!10.1.0'
+PYTHON_PACKAGES=('grafana-foundation-sdk==1769699998!10.1.0' 'pyyaml==6.0.3')
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
+# The Python side (YAML, the Grafana model) runs in its own virtualenv, pinned.
+venv="${XDG_CACHE_HOME:-$HOME/.cache}/vip/grafana-sdk"
+if ! "$venv/bin/python" -c 'import grafana_foundation_sdk, yaml' 2>/dev/null; then
+  python3 -m venv --clear "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "${PYTHON_PACKAGES[@]}"
+fi
+
 # The rule groups of the PrometheusRule are a plain rule file.
-python3 - vip-agent-prometheusrule.yaml "$tmp/rules.yaml" <<'PY'
+"$venv/bin/python" - vip-agent-prometheusrule.yaml "$tmp/rules.yaml" <<'PY'
 import sys, yaml
 with open(sys.argv[1]) as f:
     rule = yaml.safe_load(f)
@@ -24,11 +31,6 @@ cp rules-test.yaml "$tmp/"
 promtool check rules "$tmp/rules.yaml"
 promtool test rules "$tmp/rules-test.yaml"
 
-venv="${XDG_CACHE_HOME:-$HOME/.cache}/vip/grafana-sdk"
-if ! "$venv/bin/python" -c 'import grafana_foundation_sdk' 2>/dev/null; then
-  python3 -m venv --clear "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "$SDK"
-fi
 "$venv/bin/python" - vip-agent-dashboard.json vip-agent-prometheusrule.yaml ../../vip-agent/src <<'PY'
 import json, pathlib, re, sys
 from grafana_foundation_sdk.models.dashboard import Dashboard

@@ -1,6 +1,7 @@
 //! Developer commands: `cargo xtask <command>` (aliased in .cargo/config.toml).
 mod bench;
 mod build_ebpf;
+mod dist;
 mod fuzz;
 mod lab;
 mod setup;
@@ -29,7 +30,16 @@ enum Command {
         #[arg(long)]
         debug: bool,
     },
-    /// Format check, clippy, every test (needs root) and the manifest check: what CI runs.
+    /// Build the release artifacts into target/artifacts/ and check them: the static
+    /// binary, the .deb and the OCI image archive, with SHA256SUMS (needs root).
+    Dist {
+        /// Build everything a second time in a fresh target directory and fail unless
+        /// both SHA256SUMS are identical (takes as long again).
+        #[arg(long)]
+        reproducible: bool,
+    },
+    /// Format check, clippy, every test (needs root), the manifest and monitoring checks
+    /// and `dist` with its checks: what CI runs.
     Test,
     /// The local demo lab (needs root): `up` starts it, `down` removes it, `demo` runs
     /// the failover demonstration and cleans up.
@@ -73,6 +83,7 @@ fn main() -> Result<()> {
     match Cli::parse().command {
         Command::Setup => setup::run(),
         Command::Test => test::run(),
+        Command::Dist { reproducible } => dist::run(&dist::Options { reproducible }),
         Command::Lab { action } => lab::run(&action),
         Command::BuildEbpf { debug } => build_ebpf::run(!debug),
         Command::Fuzz {

@@ -16,8 +16,9 @@ pub const BPF_LINKER_VERSION: &str = "0.13.0";
 pub const MUSL_TARGET: &str = "x86_64-unknown-linux-musl";
 
 /// Debian packages the build and the tests use, how to tell one is there, and whether
-/// setup may carry on without it. The last five build and check the release artifacts.
-const PACKAGES: [(&str, Probe, bool); 11] = [
+/// setup may carry on without it. The last six build and check the release artifacts
+/// and the monitoring kit.
+const PACKAGES: [(&str, Probe, bool); 12] = [
     ("build-essential", Probe::Command("cc"), false),
     ("iproute2", Probe::Command("ip"), false),
     ("arping", Probe::Command("arping"), false),
@@ -29,6 +30,7 @@ const PACKAGES: [(&str, Probe, bool); 11] = [
     ("lintian", Probe::Command("lintian"), false),
     ("prometheus", Probe::Command("promtool"), false),
     ("systemd", Probe::Command("systemd-analyze"), false),
+    ("python3-venv", Probe::Package, false),
 ];
 
 #[derive(Clone, Copy)]

@@ -35,7 +35,7 @@ impl OpsMetrics {
             election_info: IntGaugeVec::new(
                 Opts::new(
                     "vip_election_info",
-                    "Always 1; mode is lease or none, lease is namespace/name (empty without one)",
+                    "Always 1; mode is peers, lease or none, lease is namespace/name (empty unless mode is lease)",
                 ),
                 &["mode", "lease"],
             )
