@@ -100,6 +100,9 @@ fn assert_crash_failover(lab: &mut TestLab, what: &str) {
     );
     let successor = new_leader(lab, leader, Duration::from_secs(2));
     println!("  new leader {}", node_name(successor));
+    if std::env::var_os("PEER_E2E_LOGS").is_some() {
+        println!("{}", lab.log_tails(40));
+    }
     let last = last.unwrap_or_default();
     assert!(
         last <= CRASH_BOUND,
@@ -217,7 +220,13 @@ fn peers_bootstrap_alone_then_two_join_without_moving_the_vip() {
         node_name(first)
     );
     assert!(answered <= Duration::from_secs(1), "took {answered:?}");
-    assert_eq!(lab.leaders(), [first]);
+    // The leader gauge is set just after the maps are written.
+    vip_lab::lab::wait_for(
+        "the metrics to show the leader",
+        Duration::from_secs(1),
+        || (lab.leaders() == [first]).then_some(()),
+    )
+    .expect("the first node leads");
 
     for node in 0..first {
         lab.start_agent(node).expect("join");

@@ -153,3 +153,62 @@ fn item13_solicitations_are_validated_per_rfc4861() {
     let mut fixture = Fixture::new().expect("load the XDP program (needs root)");
     run_table(&mut fixture, rule_cases());
 }
+
+/// Found by the fuzzer: IPv4 VIPs are keyed as IPv4-mapped addresses, so an IPv6 packet to
+/// `::ffff:10.0.0.100` used to be taken for a VIP (answered, claimed, balanced). Such an
+/// address denotes an IPv4 node (RFC 4291 §2.5.5.2): never an IPv6 VIP.
+#[test]
+fn ipv4_mapped_addresses_are_not_vips() {
+    let mapped = VIP4.to_ipv6_mapped();
+    let (group, group_mac) = solicited_node(mapped);
+    let ns = ns_frame(
+        group_mac,
+        CLIENT_MAC,
+        CLIENT6,
+        group,
+        mapped,
+        &lladdr_option(1, CLIENT_MAC),
+    );
+    let na = na_frame(
+        [0x33, 0x33, 0, 0, 0, 1],
+        FOREIGN_MAC,
+        mapped,
+        ALL_NODES,
+        0x20,
+        mapped,
+        FOREIGN_MAC,
+    );
+    let tcp_to_mapped = eth(
+        OUR_MAC,
+        CLIENT_MAC,
+        ETH_IPV6,
+        &ipv6(CLIENT6, mapped, 6, 64, &tcp(40000, SERVICE_PORT, TCP_SYN)),
+    );
+    let mut fixture = Fixture::new().expect("load the XDP program (needs root)");
+    run_table(
+        &mut fixture,
+        vec![
+            case(
+                "ns for the ipv4-mapped vip",
+                ns,
+                PASS,
+                Reason::NdpNotVip,
+                None,
+            ),
+            case(
+                "na for the ipv4-mapped vip",
+                na,
+                PASS,
+                Reason::NdpNotVip,
+                None,
+            ),
+            case(
+                "tcp to the ipv4-mapped vip",
+                tcp_to_mapped,
+                PASS,
+                Reason::NotVip,
+                None,
+            ),
+        ],
+    );
+}

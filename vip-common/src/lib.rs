@@ -21,8 +21,7 @@ pub mod map_names {
     pub const BACKENDS: &str = "BACKENDS";
     pub const PEER_MACS: &str = "PEER_MACS";
     pub const FLOWS: &str = "FLOWS";
-    pub const REASON_COUNTERS: &str = "REASON_COUNTERS";
-    pub const BACKEND_COUNTERS: &str = "BACKEND_COUNTERS";
+    pub const STATS: &str = "STATS";
     pub const FLOW_GUARD: &str = "FLOW_GUARD";
     pub const CONFLICTS: &str = "CONFLICTS";
 }
@@ -37,6 +36,8 @@ pub const MAX_VIPS: u32 = 16;
 pub const MAX_VIP4: usize = 8;
 /// Bond slaves kept inline in `Settings`.
 pub const MAX_BOND_SLAVES: usize = 8;
+/// Peer MACs kept inline in `Settings`; more peers are looked up in `PEER_MACS` too.
+pub const MAX_INLINE_PEERS: usize = 8;
 pub const MAX_SERVICES: u32 = 16;
 pub const MAX_BACKENDS: u32 = 256;
 /// Size of the `CONFLICTS` ring buffer (a power of two, a multiple of the page size).
@@ -90,6 +91,24 @@ pub struct Settings {
     /// When `ifindex` is a bond: its slaves' ifindexes (0 = unused). In native mode the
     /// program runs on the slaves, so their frames arrive with a slave's ifindex.
     pub bond_slaves: [u32; MAX_BOND_SLAVES],
+    /// Used entries of `services`.
+    pub service_count: u32,
+    /// Number of peer MACs; above `MAX_INLINE_PEERS` the rest are only in `PEER_MACS`.
+    pub peer_count: u32,
+    /// The services with their active ring half, inline: one settings read per packet
+    /// replaces a hash lookup. The `SERVICES` map holds them too (for `status` and a
+    /// restarted agent).
+    pub services: [ServiceSlot; MAX_SERVICES as usize],
+    /// The first `MAX_INLINE_PEERS` peer MACs.
+    pub peer_macs: [[u8; 6]; MAX_INLINE_PEERS],
+}
+
+/// A service and its ring pair, as kept inline in `Settings`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ServiceSlot {
+    pub key: ServiceKey,
+    pub info: ServiceInfo,
 }
 
 impl Settings {
@@ -103,6 +122,39 @@ impl Settings {
         let mut i = 0;
         while i < MAX_BOND_SLAVES {
             if ingress != 0 && self.bond_slaves[i] == ingress {
+                return true;
+            }
+            i += 1;
+        }
+        false
+    }
+
+    /// The ring pair of the service `key`, from the inline list.
+    #[inline(always)]
+    pub fn service(&self, key: &ServiceKey) -> Option<ServiceInfo> {
+        let mut i = 0;
+        while i < MAX_SERVICES as usize {
+            if i >= self.service_count as usize {
+                return None;
+            }
+            let slot = &self.services[i];
+            if slot.key.port == key.port && slot.key.proto == key.proto && slot.key.vip == key.vip {
+                return Some(slot.info);
+            }
+            i += 1;
+        }
+        None
+    }
+
+    /// Whether `mac` is one of the inline peer MACs.
+    #[inline(always)]
+    pub fn is_inline_peer(&self, mac: &[u8; 6]) -> bool {
+        let mut i = 0;
+        while i < MAX_INLINE_PEERS {
+            if i >= self.peer_count as usize {
+                return false;
+            }
+            if self.peer_macs[i] == *mac {
                 return true;
             }
             i += 1;
@@ -147,11 +199,26 @@ impl IpKey {
     /// The IPv4 octets when this is an IPv4-mapped address.
     pub fn as_v4(&self) -> Option<[u8; 4]> {
         let a = &self.addr;
-        if a[..10] == [0; 10] && a[10] == 0xff && a[11] == 0xff {
+        if self.is_v4_mapped() {
             Some([a[12], a[13], a[14], a[15]])
         } else {
             None
         }
+    }
+
+    /// Whether this is an IPv4-mapped address (`::ffff:0:0/96`). Byte compares only, so
+    /// the XDP program can use it.
+    #[inline(always)]
+    pub const fn is_v4_mapped(&self) -> bool {
+        let a = &self.addr;
+        let mut i = 0;
+        while i < 10 {
+            if a[i] != 0 {
+                return false;
+            }
+            i += 1;
+        }
+        a[10] == 0xff && a[11] == 0xff
     }
 }
 
@@ -312,8 +379,7 @@ pub struct FlowGuard {
     pub expired: u64,
 }
 
-/// Per-CPU packet and byte counts, in `REASON_COUNTERS` (by `Reason`) and
-/// `BACKEND_COUNTERS` (by backend id).
+/// Packet and byte counts of one verdict reason or one backend.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counter {
@@ -321,8 +387,29 @@ pub struct Counter {
     pub bytes: u64,
 }
 
+/// Per-CPU value of `STATS` (one entry): every counter of the program, so a packet costs
+/// one map lookup for its verdict and its backend together.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stats {
+    /// By `Reason`.
+    pub reasons: [Counter; reason::REASON_COUNT as usize],
+    /// By backend id: packets balanced to the backend.
+    pub backends: [Counter; MAX_BACKENDS as usize],
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Self {
+            reasons: [Counter::default(); reason::REASON_COUNT as usize],
+            backends: [Counter::default(); MAX_BACKENDS as usize],
+        }
+    }
+}
+
 const _: () = {
-    assert!(core::mem::size_of::<Settings>() == 120);
+    assert!(core::mem::size_of::<Settings>() == 624);
+    assert!(core::mem::size_of::<ServiceSlot>() == 28);
     assert!(core::mem::size_of::<IpKey>() == 16);
     assert!(core::mem::size_of::<VipInfo>() == 4);
     assert!(core::mem::size_of::<ServiceKey>() == 20);
@@ -334,6 +421,7 @@ const _: () = {
     assert!(core::mem::size_of::<FlowGuard>() == 48);
     assert!(core::mem::size_of::<Counter>() == 16);
     assert!(core::mem::size_of::<RingChunk>() == 4096);
+    assert!(core::mem::size_of::<Stats>() == 16 * (reason::REASON_COUNT as usize + 256));
 };
 
 #[cfg(feature = "user")]
@@ -346,6 +434,7 @@ mod pod {
     unsafe impl aya::Pod for super::VipInfo {}
     unsafe impl aya::Pod for super::ServiceKey {}
     unsafe impl aya::Pod for super::ServiceInfo {}
+    unsafe impl aya::Pod for super::ServiceSlot {}
     unsafe impl aya::Pod for super::Backend {}
     unsafe impl aya::Pod for super::MacKey {}
     unsafe impl aya::Pod for super::FlowKey {}
@@ -353,4 +442,5 @@ mod pod {
     unsafe impl aya::Pod for super::FlowGuard {}
     unsafe impl aya::Pod for super::Counter {}
     unsafe impl aya::Pod for super::RingChunk {}
+    unsafe impl aya::Pod for super::Stats {}
 }

@@ -2,7 +2,7 @@
 
 macro_rules! reasons {
     ($($(#[doc = $doc:literal])* $name:ident = $value:literal => $label:literal,)*) => {
-        /// Why the XDP program returned what it returned. Index of `REASON_COUNTERS`.
+        /// Why the XDP program returned what it returned. Index of `Stats::reasons`.
         #[repr(u32)]
         #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub enum Reason {
@@ -113,7 +113,7 @@ reasons! {
     NdpTooLong = 44 => "ndp_too_long",
 }
 
-/// Number of reasons, the size of `REASON_COUNTERS`.
+/// Number of reasons, the length of `Stats::reasons`.
 pub const REASON_COUNT: u32 = 45;
 
 const _: () = assert!(Reason::ALL.len() as u32 == REASON_COUNT);

@@ -7,12 +7,11 @@
 use aya_ebpf::helpers::bpf_ktime_get_coarse_ns;
 use vip_common::{
     hash::flow_hash, Backend, FlowKey, FlowTarget, MacKey, Reason, ServiceKey, Settings,
-    BACKEND_ACTIVE, BACKEND_LOCAL, NO_BACKEND, RING_CHUNK_SLOTS,
+    BACKEND_ACTIVE, BACKEND_LOCAL, MAX_INLINE_PEERS, NO_BACKEND, RING_CHUNK_SLOTS,
 };
 
 use crate::{
-    count,
-    maps::{BACKENDS, FLOWS, FLOW_GUARD, PEER_MACS, RING, SERVICES},
+    maps::{BACKENDS, FLOWS, FLOW_GUARD, PEER_MACS, RING},
     packet::EthHdr,
     verdict::{pass, tx, Verdict},
 };
@@ -31,6 +30,22 @@ pub enum FlowUse {
     Datagram,
     /// ICMP errors about a flow: a pin is followed; a miss pins nothing.
     Lookup,
+}
+
+/// Whether a frame from `mac` was already balanced by a peer node.
+#[inline(always)]
+fn from_peer(settings: &Settings, mac: &[u8; 6]) -> bool {
+    if settings.is_inline_peer(mac) {
+        return true;
+    }
+    // Only clusters with more peers than fit inline pay for the hash lookup.
+    settings.peer_count as usize > MAX_INLINE_PEERS
+        && PEER_MACS
+            .get_ptr(&MacKey {
+                mac: *mac,
+                _pad: [0; 2],
+            })
+            .is_some()
 }
 
 /// A usable backend: allocated and active.
@@ -122,29 +137,17 @@ fn follow(
 }
 
 #[inline(always)]
-pub fn select(
-    eth: &mut EthHdr,
-    settings: &Settings,
-    flow: &FlowKey,
-    flow_use: FlowUse,
-    bytes: u64,
-) -> Verdict {
+pub fn select(eth: &mut EthHdr, settings: &Settings, flow: &FlowKey, flow_use: FlowUse) -> Verdict {
     let service_key = ServiceKey {
         vip: flow.vip,
         port: flow.service_port,
         proto: flow.proto,
         _pad: 0,
     };
-    let Some(service) = SERVICES.get_ptr(&service_key) else {
+    let Some(service) = settings.service(&service_key) else {
         return pass(Reason::NoService);
     };
-    // SAFETY: map values stay valid for the program's run.
-    let service = unsafe { *service };
-    let peer = MacKey {
-        mac: eth.src,
-        _pad: [0; 2],
-    };
-    if PEER_MACS.get_ptr(&peer).is_some() {
+    if from_peer(settings, &eth.src) {
         return pass(Reason::FromPeer);
     }
     // SAFETY: map values stay valid for the program's run; a concurrent LRU eviction
@@ -191,13 +194,12 @@ pub fn select(
             (id, backend)
         }
     };
-    count::backend(backend_id, bytes);
     if backend.flags & BACKEND_LOCAL != 0 {
-        return pass(Reason::LocalBackend);
+        return pass(Reason::LocalBackend).for_backend(backend_id);
     }
     eth.dst = backend.mac;
     eth.src = settings.mac;
-    tx(Reason::Forwarded)
+    tx(Reason::Forwarded).for_backend(backend_id)
 }
 
 /// Records Maglev's choice: in place over an existing (stale or reused) entry, which

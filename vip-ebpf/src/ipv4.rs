@@ -28,7 +28,7 @@ fn header_len(ip: &Ipv4Hdr) -> Option<usize> {
 }
 
 #[inline(always)]
-pub fn handle(ctx: &XdpContext, eth: &mut EthHdr, settings: &Settings, bytes: u64) -> Verdict {
+pub fn handle(ctx: &XdpContext, eth: &mut EthHdr, settings: &Settings) -> Verdict {
     let Some(ip) = at::<Ipv4Hdr>(ctx, ETH_LEN) else {
         return pass(Reason::Ipv4Truncated);
     };
@@ -51,10 +51,8 @@ pub fn handle(ctx: &XdpContext, eth: &mut EthHdr, settings: &Settings, bytes: u6
     let l4 = ETH_LEN + ihl;
     let client = IpKey::from_v4(ip.src);
     match ip.proto {
-        IPPROTO_TCP | IPPROTO_UDP => {
-            transport(ctx, eth, settings, l4, ip.proto, client, vip, bytes)
-        }
-        IPPROTO_ICMP => frag_needed(ctx, eth, settings, l4, &vip, bytes),
+        IPPROTO_TCP | IPPROTO_UDP => transport(ctx, eth, settings, l4, ip.proto, client, vip),
+        IPPROTO_ICMP => frag_needed(ctx, eth, settings, l4, &vip),
         _ => pass(Reason::VipOtherProtocol),
     }
 }
@@ -70,7 +68,6 @@ pub fn transport(
     proto: u8,
     client: IpKey,
     vip: IpKey,
-    bytes: u64,
 ) -> Verdict {
     let need = if proto == IPPROTO_TCP {
         TCP_MIN_LEN
@@ -98,7 +95,7 @@ pub fn transport(
         proto,
         _pad: [0; 3],
     };
-    select(eth, settings, &flow, flow_use, bytes)
+    select(eth, settings, &flow, flow_use)
 }
 
 /// SYN without ACK opens a connection; only RST ends a pin (FIN does not: the final ACK
@@ -128,7 +125,6 @@ fn frag_needed(
     settings: &Settings,
     l4: usize,
     vip: &IpKey,
-    bytes: u64,
 ) -> Verdict {
     let Some(icmp) = at::<IcmpHdr>(ctx, l4) else {
         return pass(Reason::L4Truncated);
@@ -165,5 +161,5 @@ fn frag_needed(
         proto: inner.proto,
         _pad: [0; 3],
     };
-    select(eth, settings, &flow, FlowUse::Lookup, bytes)
+    select(eth, settings, &flow, FlowUse::Lookup)
 }

@@ -4,9 +4,9 @@ use aya_ebpf::{
     maps::{Array, HashMap, LruHashMap, PerCpuArray, RingBuf},
 };
 use vip_common::{
-    reason::REASON_COUNT, ring_chunks, Backend, Counter, FlowGuard, FlowKey, FlowTarget, IpKey,
-    MacKey, RingChunk, ServiceInfo, ServiceKey, Settings, VipInfo, CONFLICT_RING_BYTES,
-    DEFAULT_MAX_FLOWS, DEFAULT_RING_SIZE, MAX_BACKENDS, MAX_SERVICES, MAX_VIPS,
+    ring_chunks, Backend, FlowGuard, FlowKey, FlowTarget, IpKey, MacKey, RingChunk, ServiceInfo,
+    ServiceKey, Settings, Stats, VipInfo, CONFLICT_RING_BYTES, DEFAULT_MAX_FLOWS,
+    DEFAULT_RING_SIZE, MAX_BACKENDS, MAX_SERVICES, MAX_VIPS,
 };
 
 #[map]
@@ -37,11 +37,9 @@ pub static FLOWS: LruHashMap<FlowKey, FlowTarget> =
 /// Per-CPU LRU lists: storing a new flow takes no lock shared by all CPUs.
 const BPF_F_NO_COMMON_LRU: u32 = 1 << 1;
 
+/// Every counter of this CPU in one value (one lookup per packet).
 #[map]
-pub static REASON_COUNTERS: PerCpuArray<Counter> = PerCpuArray::with_max_entries(REASON_COUNT, 0);
-
-#[map]
-pub static BACKEND_COUNTERS: PerCpuArray<Counter> = PerCpuArray::with_max_entries(MAX_BACKENDS, 0);
+pub static STATS: PerCpuArray<Stats> = PerCpuArray::with_max_entries(1, 0);
 
 /// The new-pin token bucket of each CPU and its counts (one entry).
 #[map]

@@ -5,10 +5,10 @@ use vip_common::{FlowKey, Reason};
 use vip_model::{
     decide,
     invariants::{self, Violation},
-    Action, Decision, FlowChange, ModelState,
+    Action, Decision, FlowChange, ModelState, PinEvent,
 };
 
-use crate::kernel::{self, flow_key, Kernel, Outcome, PinView};
+use crate::kernel::{self, flow_key, Kernel, Outcome, PinEvents, PinView};
 
 /// A flow-table key whose entry differs: (key, model's entry, program's entry).
 pub type TableDifference = (FlowKey, Option<PinView>, Option<PinView>);
@@ -26,6 +26,8 @@ pub struct Finding {
     pub pin: Option<(Option<PinView>, Option<PinView>)>,
     /// Entries elsewhere in the flow table that differ.
     pub table: Vec<TableDifference>,
+    /// Flow-guard counts the frame added: (model, program), when they differ.
+    pub pin_events: Option<(PinEvents, PinEvents)>,
 }
 
 impl Finding {
@@ -54,12 +56,23 @@ impl Finding {
                 program.reports.len()
             ));
         }
+        if model.backend != program.backend {
+            parts.push(format!(
+                "backend counted: model {:?}, program {:?}",
+                model.backend, program.backend
+            ));
+        }
         if let Some(v) = self.violation {
             parts.push(format!("invariant violated: {v:?}"));
         }
         if let Some((model, program)) = self.pin {
             parts.push(format!(
                 "flow entry after the frame: model {model:?}, program {program:?}"
+            ));
+        }
+        if let Some((model, program)) = self.pin_events {
+            parts.push(format!(
+                "flow-guard counts: model {model:?}, program {program:?}"
             ));
         }
         for (key, model, program) in &self.table {
@@ -72,22 +85,37 @@ impl Finding {
 }
 
 pub enum Compared {
-    /// Program and model agree on this verdict, and no invariant failed.
-    Agree(Action, Reason),
+    /// Program and model agree on this verdict, and no invariant failed; the flow-guard
+    /// event the model predicts, for the per-state check.
+    Agree(Action, Reason, Option<PinEvent>),
     Disagree(Box<Finding>),
 }
 
 /// Runs `frame` in `state`, then moves `state`'s flow table the way the model says the
-/// frame moved it. With `whole_table`, every flow-table entry is compared afterwards,
-/// not only the frame's own.
+/// frame moved it. `thorough` also compares every flow-table entry (not only the
+/// frame's own) and the flow-guard counts the frame added.
 pub fn compare(
     kernel: &mut Kernel,
     state: &mut ModelState,
     frame: &[u8],
-    whole_table: bool,
+    thorough: bool,
 ) -> kernel::Result<Compared> {
     let model = decide(frame, state);
-    let program = kernel.run(frame, model.reason)?;
+    let events_before = if thorough {
+        Some(kernel.pin_events()?)
+    } else {
+        None
+    };
+    let program = kernel.run(frame)?;
+    let mut pin_events = None;
+    if let Some(before) = events_before {
+        let mut expected = PinEvents::default();
+        expected.add(model.pin_event);
+        let actual = kernel.pin_events()?.since(&before);
+        if actual != expected {
+            pin_events = Some((expected, actual));
+        }
+    }
     let violation = invariants::check(frame, state, program.action, &program.output).err();
     let before = state.clone();
     let mut pin = None;
@@ -107,7 +135,7 @@ pub fn compare(
             None => state.flows.remove(&flow),
         };
     }
-    let table = if whole_table {
+    let table = if thorough {
         table_differences(kernel, state)?
     } else {
         Vec::new()
@@ -115,9 +143,10 @@ pub fn compare(
     let agree = model.action == program.action
         && model.reason == program.reason
         && model.output == program.output
-        && model.report.iter().eq(program.reports.iter());
-    if agree && violation.is_none() && pin.is_none() && table.is_empty() {
-        return Ok(Compared::Agree(model.action, model.reason));
+        && model.report.iter().eq(program.reports.iter())
+        && model.backend == program.backend;
+    if agree && violation.is_none() && pin.is_none() && table.is_empty() && pin_events.is_none() {
+        return Ok(Compared::Agree(model.action, model.reason, model.pin_event));
     }
     Ok(Compared::Disagree(Box::new(Finding {
         state: before,
@@ -127,6 +156,7 @@ pub fn compare(
         violation,
         pin,
         table,
+        pin_events,
     })))
 }
 

@@ -6,7 +6,8 @@ use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::path::Path;
 
-use vip_model::{BackendSlot, Flow, ModelState, Pin, Service};
+use vip_common::Reason;
+use vip_model::{Action, BackendSlot, Flow, ModelState, Pin, Service};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CorpusError {
@@ -29,6 +30,8 @@ pub struct Fixture {
     pub notes: Vec<String>,
     pub state: ModelState,
     pub frame: Vec<u8>,
+    /// A verdict written by hand (`expect <action> <reason>`), checked against the model.
+    pub expect: Option<(Action, Reason)>,
 }
 
 pub fn hex(bytes: &[u8]) -> String {
@@ -109,6 +112,9 @@ impl Fixture {
         for name in s.mimic.enabled() {
             let _ = writeln!(t, "mimic {name}");
         }
+        if let Some((action, reason)) = self.expect {
+            let _ = writeln!(t, "expect {action:?} {}", reason.label());
+        }
         let _ = writeln!(t, "frame {}", hex(&self.frame));
         t
     }
@@ -132,6 +138,7 @@ impl Fixture {
         };
         let mut notes = Vec::new();
         let mut frame = None;
+        let mut expect = None;
         for (index, line) in text.lines().enumerate() {
             let syntax = |problem: &str| CorpusError::Syntax {
                 path: path.into(),
@@ -146,6 +153,12 @@ impl Fixture {
             let Some((&key, rest)) = words.split_first() else {
                 continue;
             };
+            if key == "expect" {
+                expect = Some(
+                    parse_expect(rest).ok_or_else(|| syntax(&format!("cannot read `{line}`")))?,
+                );
+                continue;
+            }
             let parsed = parse_line(&mut state, key, rest, &mut frame);
             parsed.ok_or_else(|| syntax(&format!("cannot read `{line}`")))?;
         }
@@ -158,8 +171,20 @@ impl Fixture {
             notes,
             state,
             frame,
+            expect,
         })
     }
+}
+
+fn parse_expect(rest: &[&str]) -> Option<(Action, Reason)> {
+    let [action, reason] = rest else {
+        return None;
+    };
+    let action = [Action::Drop, Action::Pass, Action::Tx]
+        .into_iter()
+        .find(|a| format!("{a:?}") == *action)?;
+    let reason = Reason::ALL.iter().find(|r| r.label() == *reason)?;
+    Some((action, *reason))
 }
 
 fn mac(s: &str) -> Option<[u8; 6]> {
@@ -285,6 +310,7 @@ mod tests {
                 notes: vec!["found by a test".into()],
                 state,
                 frame,
+                expect: Some((Action::Tx, Reason::NdpAdvertised)),
             };
             assert_eq!(Fixture::parse("t", &fixture.to_text()).unwrap(), fixture);
         }

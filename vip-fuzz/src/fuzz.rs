@@ -11,7 +11,7 @@ use crate::{
     compare::{compare, table_differences, Compared, Finding},
     corpus::{hex, Fixture},
     gen,
-    kernel::{Kernel, KernelError},
+    kernel::{Kernel, KernelError, PinEvents},
     minimise::minimise,
     rng::Rng,
 };
@@ -70,12 +70,15 @@ pub fn run(options: &Options, mut progress: impl FnMut(&Report)) -> Result<Repor
         report.states += 1;
         let first = report.frames;
         let mut frames = Vec::new();
+        let events_before = kernel.pin_events()?;
+        let mut events_expected = PinEvents::default();
         for _ in 0..options.frames_per_state.min(options.frames - report.frames) {
             let frame = gen::frame(&mut rng, &state);
             report.frames += 1;
             match compare(&mut kernel, &mut state, &frame, false)? {
-                Compared::Agree(action, reason) => {
+                Compared::Agree(action, reason, event) => {
                     *report.verdicts.entry((reason, action)).or_default() += 1;
+                    events_expected.add(event);
                 }
                 Compared::Disagree(finding) => {
                     let index = report.frames - 1;
@@ -88,9 +91,11 @@ pub fn run(options: &Options, mut progress: impl FnMut(&Report)) -> Result<Repor
                 progress(&report);
             }
         }
-        // Once per state, the whole flow table: a frame may have touched an entry that is
-        // not its own. Found: replay the state frame by frame to see which one.
-        if !table_differences(&kernel, &state)?.is_empty() {
+        // Once per state, the whole flow table (a frame may have touched an entry that is
+        // not its own) and the flow-guard counts. A difference: replay the state frame by
+        // frame to see which one.
+        let events = kernel.pin_events()?.since(&events_before);
+        if events != events_expected || !table_differences(&kernel, &state)?.is_empty() {
             let (finding, index) = locate(&mut kernel, &initial, &frames)?;
             return finish(&mut kernel, options, report, start, finding, first + index);
         }
@@ -155,6 +160,7 @@ fn write_fixture(dir: &Path, seed: u64, index: u64, f: &Finding) -> Result<PathB
         ],
         state: f.state.clone(),
         frame: f.frame.clone(),
+        expect: None,
     };
     std::fs::create_dir_all(dir)
         .and_then(|()| std::fs::write(&path, fixture.to_text()))

@@ -6,10 +6,10 @@ use std::net::IpAddr;
 use nix::time::{clock_gettime, ClockId};
 use vip_agent::dataplane::{Dataplane, DataplaneError, DesiredState, LoadOptions};
 use vip_common::{
-    backend_tag, Backend, FlowKey, FlowTarget, IpKey, Reason, ServiceKey, Settings, ANNOUNCE_ON,
-    BACKEND_ACTIVE, BACKEND_LOCAL, MAX_BOND_SLAVES, PROTO_UDP,
+    backend_tag, Backend, Counter, FlowKey, FlowTarget, IpKey, Reason, ServiceKey, Settings, Stats,
+    ANNOUNCE_ON, BACKEND_ACTIVE, BACKEND_LOCAL, MAX_BOND_SLAVES, PROTO_UDP,
 };
-use vip_model::{Action, Flow, ModelState, Pin};
+use vip_model::{Action, Flow, ModelState, Pin, PinEvent};
 
 use crate::gen::universe::RING_SIZE;
 
@@ -29,8 +29,10 @@ pub enum KernelError {
     Dataplane(#[from] DataplaneError),
     #[error("the program returned {code}, which is no XDP action")]
     UnknownAction { code: u32 },
-    #[error("no reason counter moved for the frame")]
-    NoReasonCounted,
+    #[error("{count} reason counters moved for one frame, not 1")]
+    ReasonsCounted { count: usize },
+    #[error("{count} backend counters moved for one frame")]
+    BackendsCounted { count: usize },
     #[error("reading CLOCK_MONOTONIC_COARSE: {0}")]
     Clock(nix::Error),
 }
@@ -45,12 +47,14 @@ pub struct Outcome {
     pub output: Vec<u8>,
     /// Frames the program sent to the conflict detector.
     pub reports: Vec<Vec<u8>>,
+    /// The backend whose counter the frame moved.
+    pub backend: Option<u32>,
 }
 
 pub struct Kernel {
     dataplane: Dataplane,
-    /// Reason counter totals before the frame being run, to see which one moved.
-    counted: Vec<u64>,
+    /// Counter totals before the frame being run, to see which ones moved.
+    counted: Box<Stats>,
 }
 
 pub fn ip_key(addr: IpAddr) -> IpKey {
@@ -153,9 +157,9 @@ impl Kernel {
         })?;
         let mut kernel = Self {
             dataplane,
-            counted: Vec::new(),
+            counted: Box::default(),
         };
-        kernel.counted = kernel.reason_packets()?;
+        *kernel.counted = kernel.dataplane.stats_totals()?;
         Ok(kernel)
     }
 
@@ -180,34 +184,37 @@ impl Kernel {
         Ok(())
     }
 
-    fn reason_packets(&self) -> Result<Vec<u64>> {
-        Ok(self
-            .dataplane
-            .reason_totals()?
-            .iter()
-            .map(|(_, c)| c.packets)
-            .collect())
-    }
-
-    /// Runs `frame`. `expected` is the reason to look at first: one counter lookup when
-    /// it moved, a scan of all of them otherwise.
-    pub fn run(&mut self, frame: &[u8], expected: Reason) -> Result<Outcome> {
+    /// Runs `frame` and reads which reason and which backend counter it moved (one
+    /// lookup of the per-CPU statistics).
+    pub fn run(&mut self, frame: &[u8]) -> Result<Outcome> {
         let (code, output) = self.dataplane.test_run(frame)?;
         let action = Action::from_code(code).ok_or(KernelError::UnknownAction { code })?;
-        let index = expected as usize;
-        let now = self.dataplane.reason_total(expected)?.packets;
-        let reason = if now == self.counted[index] + 1 {
-            self.counted[index] = now;
-            expected
-        } else {
-            let totals = self.reason_packets()?;
-            let moved = Reason::ALL
-                .iter()
-                .zip(totals.iter().zip(&self.counted))
-                .find(|(_, (now, before))| now != before)
-                .map(|(r, _)| *r);
-            self.counted = totals;
-            moved.ok_or(KernelError::NoReasonCounted)?
+        let stats = self.dataplane.stats_totals()?;
+        let moved = |now: &[Counter], before: &[Counter]| -> Vec<usize> {
+            now.iter()
+                .zip(before)
+                .enumerate()
+                .filter(|(_, (n, b))| n.packets != b.packets)
+                .map(|(i, _)| i)
+                .collect()
+        };
+        let reasons = moved(&stats.reasons, &self.counted.reasons);
+        let backends = moved(&stats.backends, &self.counted.backends);
+        *self.counted = stats;
+        let [index] = reasons[..] else {
+            return Err(KernelError::ReasonsCounted {
+                count: reasons.len(),
+            });
+        };
+        let reason = Reason::ALL[index];
+        let backend = match backends[..] {
+            [] => None,
+            [id] => Some(id as u32),
+            _ => {
+                return Err(KernelError::BackendsCounted {
+                    count: backends.len(),
+                })
+            }
         };
         let reports = self.dataplane.take_conflict_frames();
         Ok(Outcome {
@@ -215,6 +222,17 @@ impl Kernel {
             reason,
             output,
             reports,
+            backend,
+        })
+    }
+
+    pub fn pin_events(&self) -> Result<PinEvents> {
+        let g = self.dataplane.flow_guard_totals()?;
+        Ok(PinEvents {
+            pinned: g.pinned,
+            refused: g.refused,
+            stale: g.stale,
+            expired: g.expired,
         })
     }
 
@@ -251,6 +269,37 @@ impl Kernel {
             tag: target.backend_tag,
             idle,
         }))
+    }
+}
+
+/// The flow guard's event counts, summed over CPUs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PinEvents {
+    pub pinned: u64,
+    pub refused: u64,
+    pub stale: u64,
+    pub expired: u64,
+}
+
+impl PinEvents {
+    pub fn add(&mut self, event: Option<PinEvent>) {
+        match event {
+            Some(PinEvent::Pinned) => self.pinned += 1,
+            Some(PinEvent::Refused) => self.refused += 1,
+            Some(PinEvent::Stale) => self.stale += 1,
+            Some(PinEvent::Expired) => self.expired += 1,
+            None => {}
+        }
+    }
+
+    /// Counts since `earlier`.
+    pub fn since(&self, earlier: &PinEvents) -> PinEvents {
+        PinEvents {
+            pinned: self.pinned - earlier.pinned,
+            refused: self.refused - earlier.refused,
+            stale: self.stale - earlier.stale,
+            expired: self.expired - earlier.expired,
+        }
     }
 }
 

@@ -61,11 +61,7 @@ fn main() -> Result<()> {
         }
     }
     if let Some((finding, path)) = &report.finding {
-        println!(
-            "DISAGREEMENT at frame {}: {}",
-            report.frames - 1,
-            finding.summary()
-        );
+        println!("DISAGREEMENT: {}", finding.summary());
         println!("minimised reproducer: {}", path.display());
         bail!("the program and the model disagree");
     }

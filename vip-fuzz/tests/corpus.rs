@@ -1,6 +1,7 @@
 //! Replays the corpus through BPF_PROG_TEST_RUN and the model. Needs root.
 //! - corpus/*.fixture: disagreements the fuzzer found and that were resolved (program
-//!   fixed, model fixed, or a decision written down): program and model must agree.
+//!   fixed, model fixed), and the decisions of docs/fuzzing.md: program and model must
+//!   agree, and where a fixture writes its verdict (`expect`), with that.
 //! - corpus/open/*.fixture: reported program bugs not fixed yet: the program must still
 //!   disagree, so that a fix is noticed (then move the file up and drop its `--mimic`).
 use std::path::Path;
@@ -10,6 +11,7 @@ use vip_fuzz::{
     corpus::{load_dir, Fixture},
     kernel::Kernel,
 };
+use vip_model::decide;
 
 fn replay_all(dir: &str) -> Vec<(String, Fixture, Option<String>)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
@@ -27,9 +29,23 @@ fn replay_all(dir: &str) -> Vec<(String, Fixture, Option<String>)> {
 #[test]
 fn resolved_fixtures_agree_with_the_model() {
     let results = replay_all("corpus");
+    assert!(!results.is_empty(), "corpus/ holds fixtures");
     let failures: Vec<String> = results
         .into_iter()
-        .filter_map(|(name, _, finding)| finding.map(|f| format!("{name}: {f}")))
+        .filter_map(|(name, fixture, finding)| {
+            if let Some(f) = finding {
+                return Some(format!("{name}: {f}"));
+            }
+            // The hand-written verdict, where the fixture has one.
+            let d = decide(&fixture.frame, &fixture.state);
+            match fixture.expect {
+                Some(expected) if expected != (d.action, d.reason) => Some(format!(
+                    "{name}: expected {expected:?}, program and model {:?}",
+                    (d.action, d.reason)
+                )),
+                _ => None,
+            }
+        })
         .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -39,6 +39,19 @@ pub enum FlowChange {
     Unpin,
 }
 
+/// What the frame adds to the flow-guard counts (`vip_flow_pin_events_total`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PinEvent {
+    /// A pin was created on a miss.
+    Pinned,
+    /// A miss that would have pinned was refused by the new-pin guard.
+    Refused,
+    /// A pin was ignored: its slot is inactive or holds another server.
+    Stale,
+    /// A UDP pin was ignored: idle too long.
+    Expired,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Decision {
     pub action: Action,
@@ -51,4 +64,7 @@ pub struct Decision {
     /// The bytes reported to the agent's conflict detector, for a foreign claim on a VIP
     /// this node announces.
     pub report: Option<Vec<u8>>,
+    pub pin_event: Option<PinEvent>,
+    /// The backend whose per-backend counter the frame moves (forwarded or local).
+    pub backend: Option<u32>,
 }

@@ -11,5 +11,5 @@ pub mod state;
 pub mod wire;
 
 pub use decide::decide;
-pub use decision::{Action, Decision, FlowChange};
+pub use decision::{Action, Decision, FlowChange, PinEvent};
 pub use state::{BackendSlot, Flow, ModelState, OpenBugs, Pin, Service};

@@ -1,12 +1,13 @@
 //! Writing a `DesiredState` into the maps in an order that never points the data path at
-//! something that is not there yet: backends before the rings that use them, rings (one
-//! atomic flip per service) before backends are retired.
+//! something that is not there yet: backends before the rings that use them, rings before
+//! the settings write that flips the services to them, that write before anything is
+//! retired.
 use std::collections::BTreeSet;
 
 use vip_common::{
     backend_tag, map_names as names, ring_chunks, Backend, IpKey, MacKey, RingChunk, ServiceInfo,
-    ServiceKey, VipInfo, BACKEND_ACTIVE, MAX_BACKENDS, MAX_SERVICES, MAX_VIP4, MAX_VIPS,
-    RING_CHUNK_SLOTS, SERVICE_RING_B,
+    ServiceKey, ServiceSlot, VipInfo, BACKEND_ACTIVE, MAX_BACKENDS, MAX_SERVICES, MAX_VIP4,
+    MAX_VIPS, RING_CHUNK_SLOTS, SERVICE_RING_B,
 };
 
 use super::{deadline, error::map_err, Dataplane, DataplaneError, DesiredState, Result};
@@ -24,7 +25,15 @@ impl Dataplane {
             self.applied = None;
             self.write_tables(desired)?;
         }
-        // Settings last: a first apply turns the program on only once everything is in place.
+        self.write_settings(desired)?;
+        self.applied = Some(desired.clone());
+        Ok(())
+    }
+
+    /// Settings, with the services' active ring halves and the peer MACs inline. Written
+    /// once the rings are in place: this write is what flips every changed service to
+    /// its new table, and a first apply turns the program on only here.
+    fn write_settings(&mut self, desired: &DesiredState) -> Result<()> {
         let mut settings = desired.settings;
         settings.ring_size = self.ring_size;
         settings.ring_chunks = ring_chunks(self.ring_size);
@@ -32,9 +41,20 @@ impl Dataplane {
         settings.vip4 = Default::default();
         settings.vip4[..vip4.len()].copy_from_slice(&vip4);
         settings.vip4_count = vip4.len() as u16;
-        deadline::lock(&self.settings).write(settings)?;
-        self.applied = Some(desired.clone());
-        Ok(())
+        settings.services = Default::default();
+        for (slot, (key, (info, _))) in settings.services.iter_mut().zip(&self.published) {
+            *slot = ServiceSlot {
+                key: *key,
+                info: *info,
+            };
+        }
+        settings.service_count = self.published.len().min(MAX_SERVICES as usize) as u32;
+        settings.peer_macs = Default::default();
+        for (slot, mac) in settings.peer_macs.iter_mut().zip(&desired.peer_macs) {
+            *slot = *mac;
+        }
+        settings.peer_count = desired.peer_macs.len() as u32;
+        deadline::lock(&self.settings).write(settings)
     }
 
     /// Rewrites the last state with announcing off; forwarding is unchanged.
@@ -63,6 +83,8 @@ impl Dataplane {
         for (key, table) in &desired.services {
             self.publish_ring(key, table)?;
         }
+        // Flip every changed service before anything it used is retired.
+        self.write_settings(desired)?;
         let retired: Vec<ServiceKey> = self
             .published
             .keys()

@@ -19,7 +19,7 @@ use error::map_err;
 pub use error::{DataplaneError, Result};
 use vip_common::{
     map_names as names, ring_chunks, Backend, Counter, FlowGuard, FlowKey, FlowTarget, IpKey,
-    MacKey, Reason, RingChunk, ServiceInfo, ServiceKey, VipInfo, DEFAULT_MAX_FLOWS,
+    MacKey, Reason, RingChunk, ServiceInfo, ServiceKey, Stats, VipInfo, DEFAULT_MAX_FLOWS,
     DEFAULT_RING_SIZE, MAX_SERVICES, PROGRAM_NAME,
 };
 
@@ -53,8 +53,7 @@ pub struct Dataplane {
     backends: Array<MapData, Backend>,
     peer_macs: HashMap<MapData, MacKey, u32>,
     flows: HashMap<MapData, FlowKey, FlowTarget>,
-    reason_counters: PerCpuArray<MapData, Counter>,
-    backend_counters: PerCpuArray<MapData, Counter>,
+    stats: PerCpuArray<MapData, Stats>,
     flow_guard: PerCpuArray<MapData, FlowGuard>,
     conflicts: RingBuf<MapData>,
     /// What each service's active ring holds, to skip rewriting unchanged tables.
@@ -142,8 +141,7 @@ impl Dataplane {
             backends: take(&mut ebpf, names::BACKENDS)?,
             peer_macs: take(&mut ebpf, names::PEER_MACS)?,
             flows: take(&mut ebpf, names::FLOWS)?,
-            reason_counters: take(&mut ebpf, names::REASON_COUNTERS)?,
-            backend_counters: take(&mut ebpf, names::BACKEND_COUNTERS)?,
+            stats: take(&mut ebpf, names::STATS)?,
             flow_guard: take(&mut ebpf, names::FLOW_GUARD)?,
             conflicts: take(&mut ebpf, names::CONFLICTS)?,
             published: Default::default(),
@@ -203,17 +201,29 @@ impl Dataplane {
             .map_err(program_error)
     }
 
+    /// Every counter summed over all CPUs.
+    pub fn stats_totals(&self) -> Result<Stats> {
+        let values = self.stats.get(&0, 0).map_err(map_err(names::STATS))?;
+        Ok(stats_sum(&values))
+    }
+
     /// Totals over all CPUs of every reason counter.
     pub fn reason_totals(&self) -> Result<Vec<(Reason, Counter)>> {
+        let totals = self.stats_totals()?;
         Reason::ALL
             .iter()
-            .map(|&reason| Ok((reason, sum(&self.reason_counters, reason as u32)?)))
+            .map(|&reason| Ok((reason, totals.reasons[reason as usize])))
             .collect()
     }
 
     /// Totals over all CPUs of one backend's counter.
     pub fn backend_total(&self, id: u32) -> Result<Counter> {
-        sum(&self.backend_counters, id)
+        let totals = self.stats_totals()?;
+        Ok(totals
+            .backends
+            .get(id as usize)
+            .copied()
+            .unwrap_or_default())
     }
 
     /// The backend the flow table holds for a flow, if any.
@@ -249,6 +259,15 @@ impl Dataplane {
         frames
     }
 
+    /// Removes one flow entry; `Ok(false)` if there was none.
+    pub fn remove_flow(&mut self, key: &FlowKey) -> Result<bool> {
+        match self.flows.remove(key) {
+            Ok(()) => Ok(true),
+            Err(aya::maps::MapError::KeyNotFound) => Ok(false),
+            Err(e) => Err(map_err(names::FLOWS)(e)),
+        }
+    }
+
     pub fn clear_flows(&mut self) -> Result<()> {
         let keys: Vec<FlowKey> = self.flows.keys().filter_map(|k| k.ok()).collect();
         for key in keys {
@@ -281,12 +300,18 @@ pub(super) fn program_error(source: aya::programs::ProgramError) -> DataplaneErr
     }
 }
 
-fn sum(map: &PerCpuArray<MapData, Counter>, index: u32) -> Result<Counter> {
-    let values = map
-        .get(&index, 0)
-        .map_err(map_err(names::REASON_COUNTERS))?;
-    Ok(values.iter().fold(Counter::default(), |acc, c| Counter {
-        packets: acc.packets + c.packets,
-        bytes: acc.bytes + c.bytes,
-    }))
+/// Every counter summed over all CPUs.
+pub fn stats_sum(values: &[Stats]) -> Stats {
+    let mut total = Stats::default();
+    for cpu in values {
+        for (sum, c) in total.reasons.iter_mut().zip(&cpu.reasons) {
+            sum.packets += c.packets;
+            sum.bytes += c.bytes;
+        }
+        for (sum, c) in total.backends.iter_mut().zip(&cpu.backends) {
+            sum.packets += c.packets;
+            sum.bytes += c.bytes;
+        }
+    }
+    total
 }

@@ -10,9 +10,9 @@ use vip_common::map_names as names;
 use super::{program_error, Dataplane, DataplaneError, LoadOptions, Result};
 
 /// Bumped whenever a map's layout changes: pins of another layout are never adopted.
-pub const PIN_LAYOUT_VERSION: u32 = 2;
+pub const PIN_LAYOUT_VERSION: u32 = 4;
 
-pub const PINNED_MAPS: [&str; 11] = [
+pub const PINNED_MAPS: [&str; 10] = [
     names::SETTINGS,
     names::VIPS,
     names::SERVICES,
@@ -20,8 +20,7 @@ pub const PINNED_MAPS: [&str; 11] = [
     names::BACKENDS,
     names::PEER_MACS,
     names::FLOWS,
-    names::REASON_COUNTERS,
-    names::BACKEND_COUNTERS,
+    names::STATS,
     names::FLOW_GUARD,
     names::CONFLICTS,
 ];

@@ -1,8 +1,8 @@
 //! BPF_PROG_TEST_RUN access for the packet tests and `cargo xtask bench-xdp`.
 use aya::programs::{TestRun, TestRunOptions, Xdp};
-use vip_common::{map_names as names, Counter, FlowKey, FlowTarget, Reason, PROGRAM_NAME};
+use vip_common::{map_names as names, FlowKey, FlowTarget, PROGRAM_NAME};
 
-use super::{error::map_err, program_error, program_missing, sum, Dataplane, Result};
+use super::{error::map_err, program_error, program_missing, Dataplane, Result};
 
 impl Dataplane {
     /// Runs the program once on `frame` (BPF_PROG_TEST_RUN) and returns the action and the
@@ -35,11 +35,6 @@ impl Dataplane {
         Ok(result.duration)
     }
 
-    /// Totals over all CPUs of one reason's counter: one lookup, for per-frame checks.
-    pub fn reason_total(&self, reason: Reason) -> Result<Counter> {
-        sum(&self.reason_counters, reason as u32)
-    }
-
     /// Writes the flow-table entry of `key`, as the program or a peer's pin does.
     pub fn pin_flow(&mut self, key: &FlowKey, target: FlowTarget) -> Result<()> {
         self.flows
@@ -57,7 +52,8 @@ impl Dataplane {
         self.flows.get(key, 0).ok()
     }
 
-    fn program_ref(&self) -> Result<&Xdp> {
+    /// The loaded program, for callers that time it themselves.
+    pub fn program_ref(&self) -> Result<&Xdp> {
         let program = self
             .ebpf
             .program(PROGRAM_NAME)

@@ -29,7 +29,7 @@ struct Link {
     /// The peer's monotonic send time in its last heartbeat, and when we got it.
     last_echo: Option<(u64, Instant)>,
     rtt: Option<Duration>,
-    /// Last time a TCP connect to the peer's API server succeeded.
+    /// Start of the last TCP connect to the peer's API server that succeeded.
     api_answered: Option<Instant>,
     probing: bool,
 }
@@ -128,14 +128,15 @@ impl PeerElector {
                     }
                     Err(error) => debug!(%error, "receiving on the peer socket"),
                 },
-                Some((peer, answered)) = probe_rx.recv() => {
+                Some((peer, started, answered)) = probe_rx.recv() => {
                     let link = self.links.entry(peer).or_default();
                     link.probing = false;
                     if answered {
-                        link.api_answered = Some(Instant::now());
+                        link.api_answered = Some(started);
                     }
                     self.evaluate();
                 }
+                () = tokio::time::sleep_until(self.next_death().into()) => self.evaluate(),
                 changed = backends.changed() => match changed {
                     Ok(()) => {
                         let list = backends.borrow_and_update().clone();
@@ -247,8 +248,24 @@ impl PeerElector {
         self.last = Some(decision);
     }
 
-    /// A dead peer leaves the ring at once unless its API server answered a connect
-    /// since it went silent (then only its agent died, and the health checks decide).
+    /// When the next live peer is declared dead if nothing arrives: the decision runs
+    /// then, not on the next tick.
+    fn next_death(&self) -> Instant {
+        let dead_after = self.settings.dead_after();
+        let grace = Duration::from_millis(1);
+        self.peers
+            .values()
+            .filter(|state| !state.resigned)
+            .filter_map(|state| state.last_heard)
+            .map(|heard| heard + dead_after + grace)
+            .filter(|&death| death > Instant::now())
+            .min()
+            .unwrap_or_else(|| Instant::now() + self.settings.interval)
+    }
+
+    /// A dead peer leaves the ring at once unless a connect to its API server that began
+    /// after its last heartbeat succeeded (then only its agent died, and the health
+    /// checks decide).
     fn out_of_ring(&self, peer: IpAddr, now: Instant) -> bool {
         let dead_after = self.settings.dead_after();
         if liveness(&self.own, &self.peers, peer, now, dead_after) != Liveness::Dead {
@@ -265,7 +282,7 @@ impl PeerElector {
 
     /// A TCP connect to the API server of every peer silent for over one interval, so
     /// the answer is known by the time the peer is declared dead.
-    fn probe_silent_peers(&mut self, results: &mpsc::Sender<(IpAddr, bool)>) {
+    fn probe_silent_peers(&mut self, results: &mpsc::Sender<(IpAddr, Instant, bool)>) {
         let now = Instant::now();
         for peer in self.membership.peers() {
             let heard = self.peers.get(&peer).and_then(|s| s.last_heard);
@@ -279,9 +296,10 @@ impl PeerElector {
             let timeout = self.settings.dead_after();
             let results = results.clone();
             tokio::spawn(async move {
+                let started = Instant::now();
                 let connect = tokio::net::TcpStream::connect(target);
                 let answered = matches!(tokio::time::timeout(timeout, connect).await, Ok(Ok(_)));
-                let _ = results.send((peer, answered)).await;
+                let _ = results.send((peer, started, answered)).await;
             });
         }
     }

@@ -8,14 +8,17 @@ use std::path::{Path, PathBuf};
 
 use aya::maps::{Array, HashMap, Map, MapData, PerCpuArray};
 use vip_common::{
-    map_names as names, ring_chunks, Backend, Counter, IpKey, Reason, RingChunk, ServiceInfo,
-    ServiceKey, Settings, VipInfo, ANNOUNCE_ON, BACKEND_ACTIVE, BACKEND_LOCAL, MAX_BACKENDS,
-    PROTO_TCP, RING_CHUNK_SLOTS,
+    map_names as names, ring_chunks, Backend, IpKey, Reason, RingChunk, ServiceInfo, ServiceKey,
+    Settings, Stats, VipInfo, ANNOUNCE_ON, BACKEND_ACTIVE, BACKEND_LOCAL, MAX_BACKENDS, PROTO_TCP,
+    RING_CHUNK_SLOTS,
 };
 
 pub use render::{json, text};
 
-use crate::{agent::clock::monotonic_ns, dataplane::ip_addr};
+use crate::{
+    agent::clock::monotonic_ns,
+    dataplane::{ip_addr, stats_sum},
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StatusError {
@@ -102,18 +105,6 @@ fn open<T: TryFrom<Map, Error = aya::maps::MapError>>(
     T::try_from(map).map_err(map_err)
 }
 
-fn total(map: &PerCpuArray<MapData, Counter>, index: u32) -> Counter {
-    map.get(&index, 0).map_or_else(
-        |_| Counter::default(),
-        |values| {
-            values.iter().fold(Counter::default(), |a, c| Counter {
-                packets: a.packets + c.packets,
-                bytes: a.bytes + c.bytes,
-            })
-        },
-    )
-}
-
 pub fn read(base: &Path) -> Result<Status, StatusError> {
     let dir = find_pin_dir(base)?;
     let settings: Array<MapData, Settings> = open(&dir, names::SETTINGS)?;
@@ -121,8 +112,11 @@ pub fn read(base: &Path) -> Result<Status, StatusError> {
     let services: HashMap<MapData, ServiceKey, ServiceInfo> = open(&dir, names::SERVICES)?;
     let ring: Array<MapData, RingChunk> = open(&dir, names::RING)?;
     let backends: Array<MapData, Backend> = open(&dir, names::BACKENDS)?;
-    let reasons: PerCpuArray<MapData, Counter> = open(&dir, names::REASON_COUNTERS)?;
-    let backend_counters: PerCpuArray<MapData, Counter> = open(&dir, names::BACKEND_COUNTERS)?;
+    let stats: PerCpuArray<MapData, Stats> = open(&dir, names::STATS)?;
+    let stats = stats
+        .get(&0, 0)
+        .map(|values| stats_sum(&values))
+        .unwrap_or_default();
 
     let s = settings.get(&0, 0).unwrap_or_default();
     let known: BTreeMap<u32, Backend> = (0..MAX_BACKENDS)
@@ -145,7 +139,7 @@ pub fn read(base: &Path) -> Result<Status, StatusError> {
         let backends = known
             .iter()
             .map(|(&id, b)| {
-                let c = total(&backend_counters, id);
+                let c = stats.backends.get(id as usize).copied().unwrap_or_default();
                 BackendStatus {
                     id,
                     address: ip_addr(&b.addr),
@@ -175,7 +169,7 @@ pub fn read(base: &Path) -> Result<Status, StatusError> {
     let verdicts = Reason::ALL
         .iter()
         .map(|&r| {
-            let c = total(&reasons, r as u32);
+            let c = stats.reasons[r as usize];
             VerdictCount {
                 reason: r.label(),
                 packets: c.packets,

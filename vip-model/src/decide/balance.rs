@@ -9,7 +9,7 @@ use vip_common::Reason;
 
 use super::{pass, tx};
 use crate::{
-    decision::{Decision, FlowChange},
+    decision::{Decision, FlowChange, PinEvent},
     hash::flow_hash,
     state::{BackendSlot, Flow, ModelState, Pin, NO_BACKEND},
     wire::ethernet::Ethernet,
@@ -53,15 +53,20 @@ fn maglev_pick(state: &ModelState, flow: &Flow, table: &[u32]) -> u32 {
         .unwrap_or(NO_BACKEND)
 }
 
-/// The slot a pin leads to, if the pin still means the server it was made for.
-fn follow<'a>(state: &'a ModelState, pin: &Pin, flow_use: FlowUse) -> Option<&'a BackendSlot> {
+/// The slot a pin leads to if the pin still means the server it was made for, else why not.
+fn follow<'a>(
+    state: &'a ModelState,
+    pin: &Pin,
+    flow_use: FlowUse,
+) -> Result<&'a BackendSlot, PinEvent> {
     let slot = state
         .active_backend(pin.backend_id)
-        .filter(|b| b.server == pin.server)?;
+        .filter(|b| b.server == pin.server)
+        .ok_or(PinEvent::Stale)?;
     if flow_use == FlowUse::Datagram && pin.idle {
-        return None;
+        return Err(PinEvent::Expired);
     }
-    Some(slot)
+    Ok(slot)
 }
 
 pub fn balance(
@@ -78,8 +83,15 @@ pub fn balance(
         return pass(frame, Reason::FromPeer);
     }
     let existing = state.flows.get(&flow);
+    let mut event = None;
     let followed = match existing {
-        Some(pin) if flow_use != FlowUse::Open => follow(state, pin, flow_use),
+        Some(pin) if flow_use != FlowUse::Open => match follow(state, pin, flow_use) {
+            Ok(slot) => Some((pin.backend_id, slot)),
+            Err(why) => {
+                event = Some(why);
+                None
+            }
+        },
         _ => None,
     };
     let mut change = match (flow_use, existing) {
@@ -93,12 +105,12 @@ pub fn balance(
             ..*pin
         }));
     }
-    let slot = match followed {
-        Some(slot) => slot,
+    let (id, slot) = match followed {
+        Some(chosen) => chosen,
         None => {
             let id = maglev_pick(state, &flow, table);
             let Some(slot) = state.active_backend(id) else {
-                return with_flow(pass(frame, Reason::NoBackend), flow, change);
+                return with_flow(pass(frame, Reason::NoBackend), flow, change, event);
             };
             let pin = Pin {
                 backend_id: id,
@@ -109,10 +121,14 @@ pub fn balance(
             match existing {
                 Some(_) if flow_use != FlowUse::Reset => change = Some(FlowChange::Pin(pin)),
                 Some(_) => {}
-                None if pins_on_miss && state.pin_guard_open => change = Some(FlowChange::Pin(pin)),
+                None if pins_on_miss && state.pin_guard_open => {
+                    change = Some(FlowChange::Pin(pin));
+                    event = Some(PinEvent::Pinned);
+                }
+                None if pins_on_miss => event = Some(PinEvent::Refused),
                 None => {}
             }
-            slot
+            (id, slot)
         }
     };
     let decision = if slot.local {
@@ -123,10 +139,18 @@ pub fn balance(
         out[6..12].copy_from_slice(&state.mac);
         tx(out, Reason::Forwarded)
     };
-    with_flow(decision, flow, change)
+    let mut decision = with_flow(decision, flow, change, event);
+    decision.backend = Some(id);
+    decision
 }
 
-fn with_flow(mut decision: Decision, flow: Flow, change: Option<FlowChange>) -> Decision {
+fn with_flow(
+    mut decision: Decision,
+    flow: Flow,
+    change: Option<FlowChange>,
+    event: Option<PinEvent>,
+) -> Decision {
     decision.flow = Some((flow, change));
+    decision.pin_event = event;
     decision
 }

@@ -40,6 +40,8 @@ fn pass(frame: &[u8], reason: Reason) -> Decision {
         output: frame.to_vec(),
         flow: None,
         report: None,
+        pin_event: None,
+        backend: None,
     }
 }
 
@@ -50,6 +52,8 @@ fn tx(output: Vec<u8>, reason: Reason) -> Decision {
         output,
         flow: None,
         report: None,
+        pin_event: None,
+        backend: None,
     }
 }
 
