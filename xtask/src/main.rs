@@ -1,6 +1,7 @@
 //! Developer commands: `cargo xtask <command>` (aliased in .cargo/config.toml).
 mod bench;
 mod build_ebpf;
+mod fuzz;
 mod lab;
 mod setup;
 mod test;
@@ -36,6 +37,20 @@ enum Command {
         #[arg(value_parser = ["up", "down", "demo"])]
         action: String,
     },
+    /// Differential fuzzing (needs root): random map states and frames through the XDP
+    /// program (BPF_PROG_TEST_RUN) and the reference model; stops at the first
+    /// disagreement or invariant violation and writes a minimised fixture to
+    /// vip-fuzz/corpus/.
+    Fuzz {
+        #[arg(long, default_value_t = 100_000)]
+        frames: u64,
+        /// Generator seed (default: from the clock; printed).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Make the model imitate a reported, unfixed program bug (docs/fuzzing.md).
+        #[arg(long)]
+        mimic: Vec<String>,
+    },
     /// Time the XDP paths against an empty XDP program (needs root) and write
     /// bench/results/xdp.md.
     BenchXdp {
@@ -60,6 +75,15 @@ fn main() -> Result<()> {
         Command::Test => test::run(),
         Command::Lab { action } => lab::run(&action),
         Command::BuildEbpf { debug } => build_ebpf::run(!debug),
+        Command::Fuzz {
+            frames,
+            seed,
+            mimic,
+        } => fuzz::run(&fuzz::Options {
+            frames,
+            seed,
+            mimic,
+        }),
         Command::BenchXdp {
             rounds,
             repeat,

@@ -38,6 +38,9 @@ pub struct Inputs {
     pub backends: watch::Receiver<Vec<IpAddr>>,
     pub health: watch::Receiver<HealthMap>,
     pub locations: watch::Receiver<Locations>,
+    /// Peers the peer election declared dead (and whose API server did not answer):
+    /// out of the ring at once, without waiting for the health checks.
+    pub ring_down: watch::Receiver<BTreeSet<IpAddr>>,
 }
 
 pub struct ControlLoop {
@@ -76,6 +79,7 @@ impl ControlLoop {
                 _ = inputs.health.changed() => {}
                 _ = inputs.locations.changed() => {}
                 _ = inputs.backends.changed() => {}
+                Ok(()) = inputs.ring_down.changed() => {}
                 _ = tick.tick() => {
                     self.report_conflicts();
                     self.export_counters(&ids, &inputs.health.borrow(), &mut reported);
@@ -98,6 +102,7 @@ impl ControlLoop {
                     &ids,
                     &inputs.health.borrow(),
                     &inputs.locations.borrow(),
+                    &inputs.ring_down.borrow(),
                     &mut adopted,
                     &adopted_at_start,
                 ),
@@ -145,6 +150,7 @@ impl ControlLoop {
         ids: &BTreeMap<IpAddr, u32>,
         health: &HealthMap,
         locations: &Locations,
+        ring_down: &BTreeSet<IpAddr>,
         adopted: &mut BTreeMap<IpAddr, (u32, Backend)>,
         adopted_at_start: &BTreeMap<IpAddr, (u32, Backend)>,
     ) -> BTreeMap<IpAddr, BackendView> {
@@ -155,10 +161,11 @@ impl ControlLoop {
         ids.iter()
             .map(|(&ip, &id)| {
                 let inherited = adopted.get(&ip).map(|(_, b)| *b);
-                let healthy = match inherited {
-                    Some(b) => b.flags & BACKEND_ACTIVE != 0,
-                    None => health.get(&ip).is_some_and(|h| h.is_healthy()),
-                };
+                let healthy = !ring_down.contains(&ip)
+                    && match inherited {
+                        Some(b) => b.flags & BACKEND_ACTIVE != 0,
+                        None => health.get(&ip).is_some_and(|h| h.is_healthy()),
+                    };
                 let location = locations.get(&ip).copied().or_else(|| {
                     adopted_at_start.get(&ip).map(|(_, b)| {
                         let local = b.flags & BACKEND_LOCAL != 0;

@@ -8,6 +8,7 @@ pub mod clock;
 mod control;
 mod discovery;
 mod leadership;
+mod peer_election;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -66,6 +67,8 @@ pub enum AgentError {
     Bpffs(String),
     #[error("bond slaves: {0}")]
     Bond(#[from] crate::host::bond::BondError),
+    #[error("peer election: {0}")]
+    Peers(#[from] crate::peers::PeerError),
     #[error("installing the signal handler: {0}")]
     Signal(std::io::Error),
 }
@@ -73,6 +76,13 @@ pub enum AgentError {
 pub async fn run(config: RunConfig) -> Result<(), AgentError> {
     let shutdown = CancellationToken::new();
     spawn_signal_handler(shutdown.clone())?;
+    // No key, no start: checked before anything on the host changes.
+    let peer_key = match &config.election {
+        crate::config::Election::Peers(peers) => {
+            Some(crate::peers::PeerKey::load(&peers.key).map_err(crate::peers::PeerError::from)?)
+        }
+        _ => None,
+    };
     // Interface and VIP checks happen inside apply before anything changes on the host.
     let mut host = HostSetup::apply_with(
         Netlink::connect()?,
@@ -89,7 +99,7 @@ pub async fn run(config: RunConfig) -> Result<(), AgentError> {
             host.inherit(&record, &config.vips).await?;
         }
     }
-    let result = run_on_host(&config, &mut host, shutdown).await;
+    let result = run_on_host(&config, &mut host, peer_key, shutdown).await;
     match result {
         Ok(dataplane) if config.keep_forwarding_on_exit => {
             // The pinned link and maps keep forwarding with the last tables; a restarted
@@ -117,6 +127,7 @@ pub async fn run(config: RunConfig) -> Result<(), AgentError> {
 async fn run_on_host(
     config: &RunConfig,
     host: &mut HostSetup,
+    peer_key: Option<crate::peers::PeerKey>,
     shutdown: CancellationToken,
 ) -> Result<Dataplane, AgentError> {
     let interface = host.interface().clone();
@@ -143,7 +154,7 @@ async fn run_on_host(
         let listener = http::bind(addr).await?;
         tasks.spawn(http::serve_listener(
             listener,
-            registry,
+            registry.clone(),
             Arc::clone(&status),
             shutdown.clone(),
         ));
@@ -153,12 +164,17 @@ async fn run_on_host(
         || matches!(config.election, crate::config::Election::Lease(_));
     let client = match needs_api {
         true => Some(crate::election::client_from(config.kubeconfig.as_deref()).await?),
-        false => None,
+        false => peer_election::optional_client(config).await,
     };
+    let remembered_peers = crate::peers::membership::remembered_path(&config.bpffs_dir);
     let (backends_tx, backends_rx) = match (&config.backends, &client) {
         (BackendSource::Static(list), _) => watch::channel(list.clone()),
         (BackendSource::DiscoverControlPlaneNodes, Some(client)) => {
-            let (tx, rx) = watch::channel(Vec::new());
+            // Until the API answers, the peers this node knew before it restarted.
+            let remembered = crate::peers::membership::load_remembered(&remembered_peers)
+                .map(|set| set.into_iter().collect())
+                .unwrap_or_default();
+            let (tx, rx) = watch::channel(remembered);
             tasks.spawn(discovery::discover(
                 client.clone(),
                 tx.clone(),
@@ -185,7 +201,36 @@ async fn run_on_host(
         shutdown.clone(),
     ));
 
-    let leader = leadership::start(config, client, &mut tasks, shutdown.clone())?;
+    let observer = Arc::new(metrics.ops.clone());
+    let (leader, ring_down) = match (&config.election, peer_key) {
+        (crate::config::Election::Peers(peers), Some(key)) => {
+            let election = peer_election::Election {
+                config,
+                peers,
+                key,
+                interface: &interface,
+                netlink: host.netlink(),
+                remembered: remembered_peers,
+            };
+            let outputs = election
+                .start(
+                    backends_rx.clone(),
+                    client,
+                    &registry,
+                    &mut tasks,
+                    shutdown.clone(),
+                )
+                .await?;
+            (outputs.leader, outputs.ring_down)
+        }
+        _ => {
+            let leader = leadership::start(config, client, &mut tasks, observer, shutdown.clone())?;
+            (
+                leader,
+                peer_election::nobody_down(&mut tasks, shutdown.clone()),
+            )
+        }
+    };
     tasks.spawn(dataplane.deadline_keeper().run(
         leader.clone(),
         control::ANNOUNCE_LEASE,
@@ -193,6 +238,15 @@ async fn run_on_host(
         clock::monotonic_ns,
         shutdown.clone(),
     ));
+    match &config.election {
+        crate::config::Election::Lease(lease) => (metrics.ops).set_election(
+            "lease",
+            Some(&format!("{}/{}", lease.namespace, lease.name)),
+        ),
+        crate::config::Election::Peers(_) => metrics.ops.set_election("peers", None),
+        crate::config::Election::None => metrics.ops.set_election("none", None),
+    }
+    status.set_election_running(true);
 
     let sender = InterfaceSender::open(&InterfaceSelector::Index(interface.index))?;
     let schedule = AnnounceSchedule {
@@ -229,6 +283,7 @@ async fn run_on_host(
         backends: backends_rx,
         health,
         locations,
+        ring_down,
     };
     let dataplane = control.run(inputs, host, shutdown.clone()).await;
     // Stop announcing at once; the elector releases its lease while the tasks wind down.

@@ -16,6 +16,7 @@
 //! outage it restarts its expiry clock, so a live leader is not pre-empted
 //! merely because nobody could renew during the outage.
 
+mod api_failure;
 mod elector;
 mod lease;
 mod observation;
@@ -29,6 +30,7 @@ use kube::config::{InClusterError, KubeConfigOptions, Kubeconfig, KubeconfigErro
 use kube::{Client, Config};
 use thiserror::Error;
 
+pub use api_failure::{ApiErrorClass, ApiFailure, ElectionObserver};
 pub use elector::LeaderElector;
 
 /// client-go refuses a renew deadline that is not above this multiple of the

@@ -18,7 +18,7 @@ use prometheus::{
     Registry,
 };
 
-use super::HttpError;
+use super::{HttpError, OpsMetrics};
 
 /// Buckets for probe durations, from a LAN round trip to a slow TLS handshake.
 const HEALTH_CHECK_BUCKETS: &[f64] = &[
@@ -43,6 +43,8 @@ pub struct Metrics {
     pub reconcile_total: IntCounter,
     pub maglev_rebuilds_total: IntCounter,
     pub health_check_duration_seconds: Histogram,
+    /// Build, election, API error and process metrics.
+    pub ops: OpsMetrics,
 }
 
 impl Metrics {
@@ -116,6 +118,7 @@ impl Metrics {
                 .buckets(HEALTH_CHECK_BUCKETS.to_vec()),
             )
             .map_err(create_error("vip_health_check_duration_seconds"))?,
+            ops: OpsMetrics::new()?,
         };
         metrics.register_all(registry)?;
         Ok(metrics)
@@ -147,7 +150,7 @@ impl Metrics {
                 .register(collector)
                 .map_err(|source| HttpError::Metric { name, source })?;
         }
-        Ok(())
+        self.ops.register(registry)
     }
 
     pub fn set_backend_healthy(&self, backend: IpAddr, healthy: bool) {

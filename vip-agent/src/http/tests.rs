@@ -170,7 +170,7 @@ async fn livez_follows_the_heartbeat() {
 }
 
 #[tokio::test]
-async fn readyz_needs_an_attached_data_plane_and_a_reconcile() {
+async fn readyz_needs_an_attached_data_plane_a_running_election_and_a_reconcile() {
     let endpoint = TestEndpoint::start(LIMIT).await;
     let reply = endpoint.get("/readyz").await;
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
@@ -178,6 +178,11 @@ async fn readyz_needs_an_attached_data_plane_and_a_reconcile() {
     assert_eq!(reply.content_type, PLAIN_TEXT);
 
     endpoint.status.set_data_plane_attached(true);
+    let reply = endpoint.get("/readyz").await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(reply.body, "election not running\n");
+
+    endpoint.status.set_election_running(true);
     let reply = endpoint.get("/readyz").await;
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(reply.body, "not reconciled yet\n");

@@ -43,6 +43,9 @@ pub struct Status {
     pub vips: Vec<IpAddr>,
     pub services: Vec<ServiceStatus>,
     pub verdicts: Vec<VerdictCount>,
+    /// The peer election as the agent last wrote it; `None` in other election modes or
+    /// when the agent is not running.
+    pub election: Option<crate::peers::status::StoredView>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -185,5 +188,9 @@ pub fn read(base: &Path) -> Result<Status, StatusError> {
         vips: vip_list,
         services: service_list,
         verdicts,
+        election: crate::peers::status::read_view(&crate::peers::status::view_path(
+            Path::new(crate::agent::HOST_RECORD_DIR),
+            base,
+        )),
     })
 }

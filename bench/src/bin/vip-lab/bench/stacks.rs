@@ -44,8 +44,7 @@ pub fn binaries() -> anyhow::Result<Binaries> {
     Binaries::beside_current_exe(profile).context("building vip-agent")
 }
 
-/// The issue's 1 s lease, the e2e tests' health checks, and the flag a rolling restart
-/// needs.
+/// The agent's defaults, and the flag a rolling restart needs.
 fn agent_settings() -> AgentSettings {
     AgentSettings {
         extra_args: vec!["--keep-forwarding-on-exit".into()],
@@ -113,19 +112,14 @@ pub fn datapath<S: Stack>(lab: &S, args: &BenchArgs) -> anyhow::Result<Vec<DataP
 }
 
 pub fn settings(options: &TrialOptions) -> Vec<String> {
-    let s = AgentSettings::default();
+    let s = agent_settings();
     vec![
         format!(
-            "vip-agent: `--lease-duration {} --renew-deadline {} --retry-period {}`, health \
-             checks of `/readyz` every {} (timeout {}, fall {}, rise {}), `--xdp-mode skb`, \
-             `--keep-forwarding-on-exit`; the Lease on the in-tree Lease test server.",
-            s.lease_duration,
-            s.renew_deadline,
-            s.retry_period,
-            s.health_interval,
-            s.health_timeout,
-            s.health_fall,
-            s.health_rise
+            "vip-agent with its DEFAULT settings: `{}`, `--xdp-mode skb` (veth), everything \
+             else at its default: peer heartbeats every 50 ms over UDP 6464, a peer dead after \
+             3 missed, health checks of `/readyz` every 2 s (timeout 1 s, fall 3, rise 2); the \
+             Lease, mirrored by the leader, on the in-tree Lease test server.",
+            s.describe()
         ),
         "keepalived+haproxy, configured as the kubeadm HA guide's \"keepalived and haproxy\" \
          option on every control-plane node: VRRP `advert_int 1`, `state MASTER` and \

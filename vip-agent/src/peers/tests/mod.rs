@@ -1,0 +1,3 @@
+mod decision;
+mod receive;
+mod wire;
