@@ -14,10 +14,11 @@ use vip_common::{Backend, Reason, BACKEND_ACTIVE, BACKEND_LOCAL};
 use super::{
     backends::{Location, Locations},
     clock::monotonic_ns,
+    takeover,
 };
 use crate::{
     announce::AnnounceStats,
-    dataplane::Dataplane,
+    dataplane::{layouts::PinnedDataplane, Dataplane},
     health::{BackendHealth, HealthMap},
     host::HostSetup,
     http::{AgentStatus, Metrics},
@@ -47,6 +48,9 @@ pub struct ControlLoop {
     /// Health thresholds, to tell when the checker's view of a backend is settled.
     pub rise: u32,
     pub fall: u32,
+    /// Another pin layout's link forwards on the interface until this agent's maps
+    /// hold its settled view (see [`takeover`]).
+    pub pending_takeover: Option<PinnedDataplane>,
 }
 
 impl ControlLoop {
@@ -107,6 +111,17 @@ impl ControlLoop {
                                 self.metrics.maglev_rebuilds_total.inc();
                             }
                             self.status.mark_reconciled();
+                            let settled = takeover::view_settled(
+                                &listed,
+                                &inputs.health.borrow(),
+                                self.rise,
+                                self.fall,
+                            );
+                            takeover::complete_when_settled(
+                                &mut self.dataplane,
+                                &mut self.pending_takeover,
+                                settled,
+                            );
                         }
                         Err(e) => error!(error = %e, "writing the XDP maps failed"),
                     }

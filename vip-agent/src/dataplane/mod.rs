@@ -2,6 +2,7 @@
 mod apply;
 mod desired;
 mod error;
+pub mod layouts;
 pub mod object;
 mod pin;
 mod test_run;
