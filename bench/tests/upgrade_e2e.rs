@@ -8,8 +8,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::start_lab;
+use common::start_lab_with;
 use tokio_util::sync::CancellationToken;
+use vip_lab::lab::AgentSettings;
 use vip_lab::node_name;
 use vip_lab::probe::{failures, spread, Sample, Until};
 
@@ -17,7 +18,20 @@ const NEW_MAGLEV_SIZE: &str = "65521";
 
 #[test]
 fn rolling_upgrade_between_pin_layouts_loses_no_request() {
-    let mut lab = start_lab();
+    // The Lease timings of the kube-vip guides (5/3/1 s): a restarted agent (about 1.5 s
+    // here, mostly loading the program) keeps its lease, so no failover happens while
+    // nodes run different ring sizes (a failover then would re-hash open connections).
+    // Health checks with room for a loaded 2-core machine: the test is about the
+    // upgrade, and a backend flapping on a 150 ms probe timeout would fail requests too.
+    let mut lab = start_lab_with(AgentSettings {
+        lease_duration: "5s".into(),
+        renew_deadline: "3s".into(),
+        retry_period: "1s".into(),
+        health_interval: "500ms".into(),
+        health_timeout: "400ms".into(),
+        health_fall: 3,
+        ..AgentSettings::default()
+    });
     let stop = CancellationToken::new();
     let spec = lab.vip_probe("/version", Duration::from_millis(5), Duration::from_secs(1));
     let probes = lab.start_probing(
@@ -31,9 +45,11 @@ fn rolling_upgrade_between_pin_layouts_loses_no_request() {
         .extra_args
         .extend(["--maglev-size".to_owned(), NEW_MAGLEV_SIZE.to_owned()]);
     let started = Instant::now();
+    let mut restarts = Vec::new();
     for node in 0..lab.nodes() {
         // The DaemonSet's rolling update: the old pod goes (its link stays pinned),
         // the new release starts with the other layout and takes the link over.
+        restarts.push((node_name(node), started.elapsed()));
         lab.kill_agent(node).expect("kill -9 the old agent");
         std::thread::sleep(Duration::from_millis(200));
         lab.start_agent(node).expect("start the new agent");
@@ -56,6 +72,15 @@ fn rolling_upgrade_between_pin_layouts_loses_no_request() {
         samples.len(),
         spread(&samples)
     );
+    let origin = tokio::time::Instant::from(started);
+    for failed in samples.iter().filter(|sample| !sample.ok()) {
+        println!(
+            "  failed at +{:?}: {:?}",
+            failed.sent.saturating_duration_since(origin),
+            failed.outcome
+        );
+    }
+    println!("agents restarted at {restarts:?}");
     assert!(samples.len() > 500, "the client kept probing");
     assert!(
         failures(&samples).is_empty(),

@@ -101,7 +101,10 @@ impl ControlLoop {
                     &adopted_at_start,
                 ),
             };
-            place_loopback_vips(host, loopback_vips_wanted(&observed)).await;
+            // While another layout's program still forwards, its flows count on the VIPs
+            // being on lo; this agent's own view of its API server is not settled yet.
+            let vips_on_lo = loopback_vips_wanted(&observed) || self.pending_takeover.is_some();
+            place_loopback_vips(host, vips_on_lo).await;
             match desired_state(&self.node, &observed) {
                 Ok(desired) => {
                     let rings_changed = self.dataplane.applied_rings() != Some(&desired.services);
