@@ -12,7 +12,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-IMAGE=registry.example/vip-agent:0.1.0 # an example: no image is published
+# The tag `cargo xtask dist` gives the image (target/artifacts/vip-agent-VERSION.oci.tar).
+VERSION=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -1)
+IMAGE=localhost/vip-agent:$VERSION
 KUBE_VERSIONS=${KUBE_VERSIONS:-"1.33.0 1.37.0"}
 VALIDATOR=kubernetes-validate==1.37.0
 update=false
@@ -38,14 +40,20 @@ vip() { env -i "$bin" manifest "$@"; }
 # The documented examples (docs/kubeadm.md, docs/k3s.md and manifests/README.md show them).
 vip rbac --discover-backends >"$tmp/vip-agent-rbac.yaml"
 vip daemonset --image "$IMAGE" --interface eth0 --address 192.168.0.100 \
-  --discover-backends --keep-forwarding-on-exit >"$tmp/vip-agent-daemonset.yaml"
+  --discover-backends >"$tmp/vip-agent-daemonset.yaml"
 vip pod --image "$IMAGE" --interface eth0 --address 192.168.0.100 \
-  --backends 192.168.0.11,192.168.0.12,192.168.0.13 --keep-forwarding-on-exit \
-  >"$tmp/vip-agent-static-pod.yaml"
-# k3s applies every file in /var/lib/rancher/k3s/server/manifests/: one file, both parts.
-cat "$tmp/vip-agent-rbac.yaml" "$tmp/vip-agent-daemonset.yaml" >"$tmp/k3s-vip-agent.yaml"
+  --backends 192.168.0.11,192.168.0.12,192.168.0.13 >"$tmp/vip-agent-static-pod.yaml"
+vip cleanup --image "$IMAGE" --node cp-1 >"$tmp/vip-agent-cleanup-job.yaml"
+# k3s applies every file in /var/lib/rancher/k3s/server/manifests/: one file, both parts;
+# its peer key is the k3s server CA key, not kubeadm's.
+vip daemonset --image "$IMAGE" --interface eth0 --address 192.168.0.100 \
+  --discover-backends \
+  --peer-key-file /var/lib/rancher/k3s/server/tls/server-ca.key >"$tmp/k3s-daemonset.yaml"
+cat "$tmp/vip-agent-rbac.yaml" "$tmp/k3s-daemonset.yaml" >"$tmp/k3s-vip-agent.yaml"
+rm "$tmp/k3s-daemonset.yaml"
 
 status=0
+
 if $update; then
   cp "$tmp"/*.yaml manifests/
   echo "manifests/ rewritten"
@@ -67,7 +75,50 @@ fi
 
 # Variants not committed, validated so that every branch of the generator is.
 mkdir "$tmp/variants"
-vip rbac >"$tmp/variants/rbac-lease-only.yaml"
+vip rbac >"$tmp/variants/rbac-static-backends.yaml"
+vip daemonset --image "$IMAGE" --interface eth0 --address 192.168.0.100 \
+  --backends 192.168.0.11 --election lease >"$tmp/variants/daemonset-lease.yaml"
+vip cleanup --image "$IMAGE" --node cp-2.example.com --bpffs-dir /run/vip-bpf/pins \
+  >"$tmp/variants/cleanup-custom-bpffs.yaml"
+vip pod --image "$IMAGE" --interface eth0 --address 192.168.0.100 --backends 192.168.0.11 \
+  --no-keep-forwarding-on-exit >"$tmp/variants/pod-no-keep-forwarding.yaml"
+
+# A copied kube-vip command gives the same pod as the documented one.
+vip pod --image "$IMAGE" --interface eth0 --vip 192.168.0.100 --controlplane --arp \
+  --leaderElection --taint --backends 192.168.0.11,192.168.0.12,192.168.0.13 \
+  >"$tmp/kube-vip-flags.yaml"
+if ! diff -u "$tmp/vip-agent-static-pod.yaml" "$tmp/kube-vip-flags.yaml"; then
+  echo "FAIL kube-vip's manifest flags do not give the documented pod" >&2
+  status=1
+fi
+if vip pod --image "$IMAGE" --interface eth0 --vip 192.168.0.100 --services \
+  --backends 192.168.0.11 >/dev/null 2>"$tmp/services.err" ||
+  ! grep -q -- "--services is not supported" "$tmp/services.err"; then
+  echo "FAIL --services must be refused with \"not supported\"" >&2
+  status=1
+fi
+# The shell's variables stay out of manifests unless --from-env says otherwise.
+env -i port=8080 VIP_HEALTH_INSECURE=true "$bin" manifest pod --image "$IMAGE" \
+  --interface eth0 --address 192.168.0.100 --backends 192.168.0.11,192.168.0.12,192.168.0.13 \
+  >"$tmp/ambient.yaml"
+if ! diff -u "$tmp/vip-agent-static-pod.yaml" "$tmp/ambient.yaml"; then
+  echo "FAIL ambient VIP_*/kube-vip variables changed the manifest without --from-env" >&2
+  status=1
+fi
+env -i port=8080 "$bin" manifest pod --image "$IMAGE" --from-env --interface eth0 \
+  --address 192.168.0.100 --backends 192.168.0.11 >"$tmp/from-env.yaml"
+if ! grep -q 'value: "8080"' "$tmp/from-env.yaml"; then
+  echo "FAIL --from-env did not take kube-vip's port=8080" >&2
+  status=1
+fi
+
+# One uninstall text: the marked blocks of kubeadm.md and troubleshooting.md are equal.
+uninstall() { sed -n '/<!-- uninstall:begin/,/<!-- uninstall:end -->/p' "$1"; }
+if ! diff -u <(uninstall docs/kubeadm.md) <(uninstall docs/troubleshooting.md) ||
+  [ -z "$(uninstall docs/kubeadm.md)" ]; then
+  echo "FAIL the uninstall texts of docs/kubeadm.md and docs/troubleshooting.md differ" >&2
+  status=1
+fi
 vip rbac --election none >"$tmp/variants/rbac-no-election.yaml"
 vip pod --image "$IMAGE" --interface eth0 --address 192.168.0.100,fd00::100 \
   --backends 192.168.0.11 --election none --health-insecure --metrics-addr off \

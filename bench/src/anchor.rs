@@ -24,6 +24,9 @@ pub struct AnchorConfig {
     pub haproxy: PathBuf,
     /// How long `start` waits for a VIP holder and healthy backends.
     pub ready_timeout: Duration,
+    /// VRRPv3 with `advert_int 0.1` and haproxy checks every 200 ms instead of the
+    /// kubeadm guide's settings.
+    pub tuned: bool,
 }
 
 impl AnchorConfig {
@@ -131,9 +134,13 @@ impl AnchorLab {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
                 .map_err(LabError::io(&script))?;
-            let conf = config::keepalived_conf(node, ETH, &script);
+            let tuned = self.config.tuned;
+            let conf = config::keepalived_conf(node, ETH, &script, tuned);
             write(&dir.join("keepalived.conf"), &conf)?;
-            write(&dir.join("haproxy.cfg"), &config::haproxy_cfg(&backends))?;
+            write(
+                &dir.join("haproxy.cfg"),
+                &config::haproxy_cfg(&backends, tuned),
+            )?;
         }
         Ok(())
     }

@@ -18,35 +18,85 @@ pub use crate::binaries::{build_agent, workspace_root, Binaries, Profile};
 pub use observe::{metric, read_lease_holder, wait_for};
 pub use run::standin_args;
 
-/// Lease timings and health-check settings handed to every agent, as they are spelled on
-/// its command line.
+/// Election, Lease timings and health-check settings handed to every agent, as they are
+/// spelled on its command line; `None` leaves the agent's default.
 #[derive(Clone, Debug)]
 pub struct AgentSettings {
-    pub lease_duration: String,
-    pub renew_deadline: String,
-    pub retry_period: String,
-    pub health_interval: String,
-    pub health_timeout: String,
-    pub health_rise: u32,
-    pub health_fall: u32,
+    /// `peers` (the agent's default; the lab hands every node the same key file) or
+    /// `lease`.
+    pub election: String,
+    pub lease_duration: Option<String>,
+    pub renew_deadline: Option<String>,
+    pub retry_period: Option<String>,
+    pub health_interval: Option<String>,
+    pub health_timeout: Option<String>,
+    pub health_rise: Option<u32>,
+    pub health_fall: Option<u32>,
     pub log_level: String,
     pub extra_args: Vec<String>,
 }
 
 impl Default for AgentSettings {
-    /// A 1 s lease (renew 0.5 s, retry 0.2 s) and fast health checks (every 200 ms, two to
-    /// fall or rise).
+    /// The agent's defaults: peer election (50 ms heartbeats, dead after 3), health checks
+    /// every 2 s (fall 3, rise 2), the Lease (mirrored) at 5 s / 3 s / 1 s.
     fn default() -> Self {
         Self {
-            lease_duration: "1s".into(),
-            renew_deadline: "500ms".into(),
-            retry_period: "200ms".into(),
-            health_interval: "200ms".into(),
-            health_timeout: "150ms".into(),
-            health_rise: 2,
-            health_fall: 2,
+            election: "peers".into(),
+            lease_duration: None,
+            renew_deadline: None,
+            retry_period: None,
+            health_interval: None,
+            health_timeout: None,
+            health_rise: None,
+            health_fall: None,
             log_level: "info".into(),
             extra_args: Vec::new(),
+        }
+    }
+}
+
+impl AgentSettings {
+    /// The Lease election with a 1 s lease (renew 0.5 s, retry 0.2 s) and fast health
+    /// checks (every 200 ms, two to fall or rise), as the Lease-era tests ran.
+    pub fn fast_lease() -> Self {
+        Self {
+            election: "lease".into(),
+            lease_duration: Some("1s".into()),
+            renew_deadline: Some("500ms".into()),
+            retry_period: Some("200ms".into()),
+            ..Self::fast_health()
+        }
+    }
+
+    /// The flags that differ from the agent's defaults, for reports.
+    pub fn describe(&self) -> String {
+        let mut flags = vec![format!("--election {}", self.election)];
+        let optional = [
+            ("--lease-duration", self.lease_duration.clone()),
+            ("--renew-deadline", self.renew_deadline.clone()),
+            ("--retry-period", self.retry_period.clone()),
+            ("--health-interval", self.health_interval.clone()),
+            ("--health-timeout", self.health_timeout.clone()),
+            ("--health-rise", self.health_rise.map(|n| n.to_string())),
+            ("--health-fall", self.health_fall.map(|n| n.to_string())),
+        ];
+        for (flag, value) in optional {
+            if let Some(value) = value {
+                flags.push(format!("{flag} {value}"));
+            }
+        }
+        flags.extend(self.extra_args.iter().cloned());
+        flags.join(" ")
+    }
+
+    /// The default election with health checks every 200 ms (two to fall or rise).
+    pub fn fast_health() -> Self {
+        Self {
+            health_interval: Some("200ms".into()),
+            health_timeout: Some("150ms".into()),
+            health_rise: Some(2),
+            health_fall: Some(2),
+            ..Self::default()
         }
     }
 }
@@ -68,6 +118,8 @@ pub const LEASE_NAME: &str = "vip-lab";
 pub struct Lab {
     pub config: LabConfig,
     pub kubeconfig: PathBuf,
+    /// The secret every node's agent keys its peer heartbeats with.
+    pub peer_key: PathBuf,
     pub bpffs: PathBuf,
     lease_server: Option<NsProcess>,
     apiservers: Vec<Option<NsProcess>>,
@@ -102,6 +154,13 @@ impl Lab {
             source,
         })?;
         tracker.record(|r| r.mounts.push(bpffs.clone()))?;
+        let peer_key = run_dir.join("peer.key");
+        std::fs::write(
+            &peer_key,
+            format!("vip-lab peer key {}\n", std::process::id()),
+        )
+        .map_err(LabError::io(&peer_key))?;
+        tracker.record(|r| r.files.push(peer_key.clone()))?;
         let kubeconfig = run_dir.join("kubeconfig");
         tracker.record(|r| r.files.push(kubeconfig.clone()))?;
         let url = format!("http://{BRIDGE4}:{LEASE_PORT}");
@@ -112,6 +171,7 @@ impl Lab {
         let mut lab = Lab {
             config,
             kubeconfig,
+            peer_key,
             bpffs,
             lease_server: None,
             apiservers: (0..nodes).map(|_| None).collect(),

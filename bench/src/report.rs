@@ -2,6 +2,11 @@
 //! per failover kind next to it.
 mod goals;
 mod markdown;
+
+/// Names of the stacks a run measures.
+pub const VIP: &str = "vip-agent";
+pub const ANCHOR: &str = "keepalived+haproxy";
+pub const TUNED_ANCHOR: &str = "keepalived+haproxy tuned";
 pub mod plot;
 
 pub use goals::{evaluate as goals, Goal};

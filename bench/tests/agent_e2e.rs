@@ -1,6 +1,6 @@
-//! Issue 4's namespace end-to-end: three nodes each running vip-agent (1 s lease, renew
-//! 0.5 s, retry 0.2 s) and the API-server stand-in on :6443, the Lease test server, and a
-//! client. Needs root, iproute2 and BPF; the tests run one at a time and print what they
+//! Issue 4's namespace end-to-end: three nodes each running vip-agent with `--election
+//! lease` (1 s lease, renew 0.5 s, retry 0.2 s) and the API-server stand-in on :6443, the
+//! Lease test server, and a client. Needs root, iproute2 and BPF; the tests run one at a time and print what they
 //! measure (`--nocapture`).
 mod common;
 
@@ -115,7 +115,7 @@ fn sigterm_releases_the_lease_within_200ms() {
 fn sigterm_with_keep_forwarding_hands_over_within_200ms() {
     let settings = AgentSettings {
         extra_args: vec!["--keep-forwarding-on-exit".into()],
-        ..AgentSettings::default()
+        ..AgentSettings::fast_lease()
     };
     sigterm_handover(start_lab_with(settings));
 }

@@ -18,18 +18,20 @@ const NEW_MAGLEV_SIZE: &str = "65521";
 
 #[test]
 fn rolling_upgrade_between_pin_layouts_loses_no_request() {
-    // The Lease timings of the kube-vip guides (5/3/1 s): a restarted agent (about 1.5 s
-    // here, mostly loading the program) keeps its lease, so no failover happens while
+    // The Lease election with the timings of the kube-vip guides (5/3/1 s): a restarted
+    // agent (about 1.5 s here, mostly loading the program) keeps its lease, so no failover happens while
     // nodes run different ring sizes (a failover then would re-hash open connections).
     // Health checks with room for a loaded 2-core machine: the test is about the
     // upgrade, and a backend flapping on a 150 ms probe timeout would fail requests too.
     let mut lab = start_lab_with(AgentSettings {
-        lease_duration: "5s".into(),
-        renew_deadline: "3s".into(),
-        retry_period: "1s".into(),
-        health_interval: "500ms".into(),
-        health_timeout: "400ms".into(),
-        health_fall: 3,
+        election: "lease".into(),
+        lease_duration: Some("5s".into()),
+        renew_deadline: Some("3s".into()),
+        retry_period: Some("1s".into()),
+        health_interval: Some("500ms".into()),
+        health_timeout: Some("400ms".into()),
+        health_rise: Some(2),
+        health_fall: Some(3),
         ..AgentSettings::default()
     });
     let stop = CancellationToken::new();

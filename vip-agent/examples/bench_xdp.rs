@@ -15,7 +15,7 @@ mod report;
 
 use anyhow::{ensure, Context, Result};
 use aya::{
-    programs::{TestRun, TestRunOptions, Xdp},
+    programs::{TestRun, TestRunOptions, TestRunResult, Xdp},
     Ebpf,
 };
 use clap::Parser;
@@ -62,6 +62,8 @@ struct Path {
     counted: Counted,
     backend: Option<u32>,
     goal: Option<f64>,
+    /// Flow entry removed before every call, so each call takes the miss-and-pin path.
+    unpin: Option<vip_common::FlowKey>,
 }
 
 impl Path {
@@ -77,7 +79,12 @@ impl Path {
             counted,
             backend,
             goal,
+            unpin: None,
         }
+    }
+    fn unpin_before_each(mut self, key: vip_common::FlowKey) -> Self {
+        self.unpin = Some(key);
+        self
     }
     fn out(mut self, action: u32, output: Vec<u8>) -> Self {
         (self.action, self.output) = (action, output);
@@ -112,20 +119,25 @@ impl Bench {
         let program: &Xdp = program
             .context("vip_empty is not in the object")?
             .try_into()?;
-        time(
-            program,
-            &path.frame,
-            self.runs(path.mode),
-            (PASS, &path.frame),
-        )
+        let (calls, repeat) = self.runs(path.mode);
+        let mut run = |out: &mut [u8]| once(program, &path.frame, repeat, out);
+        time(calls, &mut run, (PASS, &path.frame))
     }
 
     fn path_ns(&mut self, path: &Path) -> Result<f64> {
         let dp = &self.fixture.dataplane;
         let (reasons, backend) = (dp.reason_totals()?, backend_packets(dp, path.backend)?);
         let runs = self.runs(path.mode);
-        let program = self.fixture.dataplane.program()?;
-        let ns = time(program, &path.frame, runs, (path.action, &path.output))?;
+        let (calls, repeat) = runs;
+        let dp = &mut self.fixture.dataplane;
+        let mut run = |out: &mut [u8]| {
+            if let Some(key) = &path.unpin {
+                // A syscall before the run, outside the kernel's timed window.
+                dp.remove_flow(key)?;
+            }
+            once(dp.program_ref()?, &path.frame, repeat, out)
+        };
+        let ns = time(calls, &mut run, (path.action, &path.output))?;
         let dp = &self.fixture.dataplane;
         let (calls, repeat) = runs;
         let (calls, repeat) = (u64::from(calls), u64::from(repeat));
@@ -156,23 +168,27 @@ impl Bench {
     }
 }
 
-/// Mean kernel-reported ns per run of `frame` over `calls` test runs of `repeat` runs each,
-/// checking every call's action and output frame.
+/// One BPF_PROG_TEST_RUN of `frame`, `repeat` runs in the kernel.
+fn once(program: &Xdp, frame: &[u8], repeat: u32, out: &mut [u8]) -> Result<TestRunResult> {
+    Ok(program.test_run(TestRunOptions {
+        data_in: Some(frame),
+        data_out: Some(out),
+        repeat,
+        ..Default::default()
+    })?)
+}
+
+/// Mean kernel-reported ns per run over `calls` calls of `run`, checking every call's
+/// action and output frame.
 fn time(
-    program: &Xdp,
-    frame: &[u8],
-    (calls, repeat): (u32, u32),
+    calls: u32,
+    run: &mut dyn FnMut(&mut [u8]) -> Result<TestRunResult>,
     expect: (u32, &[u8]),
 ) -> Result<f64> {
-    let mut out = vec![0u8; frame.len() + 256];
+    let mut out = vec![0u8; expect.1.len() + 256];
     let mut total_ns = 0u128;
     for _ in 0..calls {
-        let result = program.test_run(TestRunOptions {
-            data_in: Some(frame),
-            data_out: Some(&mut out),
-            repeat,
-            ..Default::default()
-        })?;
+        let result = run(&mut out)?;
         let got = (result.return_value, &out[..result.data_size_out as usize]);
         ensure!(
             got == expect,

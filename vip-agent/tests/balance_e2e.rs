@@ -266,6 +266,7 @@ fn state(node: usize, eth0: &InterfaceInfo, ring: &[u32]) -> DesiredState {
             addr: IpKey::from_v4(addr.octets()),
             mac,
             flags: BACKEND_ACTIVE | local,
+            ..Default::default()
         };
         desired.backends.insert(id as u32, backend);
         if id != node {

@@ -2,11 +2,11 @@
 //! table, local delivery, ICMP errors, and every malformed or foreign frame. Needs root.
 mod support;
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use support::{case, run_table, Case, PASS, TX};
 use vip_agent::testing::{fixture::*, frames::*};
-use vip_common::{FlowKey, Reason, NO_BACKEND, PROTO_TCP, PROTO_UDP};
+use vip_common::{FlowKey, Reason, NO_BACKEND, PROTO_TCP};
 
 fn syn4(port: u16) -> Vec<u8> {
     eth(
@@ -79,14 +79,10 @@ fn packet_too_big(client_port: u16) -> Vec<u8> {
     )
 }
 
-fn table_cases(f: &Fixture) -> Vec<Case> {
-    let tcp4_svc = service(VIP4.into(), PROTO_TCP);
-    let udp4_svc = service(VIP4.into(), PROTO_UDP);
-    let tcp6_svc = service(VIP6.into(), PROTO_TCP);
-    let c4 = IpAddr::V4(CLIENT4);
-    let [p0, p1, p2] = [0, 1, 2].map(|b| f.port_for(c4, PROTO_TCP, &tcp4_svc, b));
-    let u2 = f.port_for(c4, PROTO_UDP, &udp4_svc, 2);
-    let v6 = f.port_for(IpAddr::V6(CLIENT6), PROTO_TCP, &tcp6_svc, 1);
+fn table_cases() -> Vec<Case> {
+    let [p0, p1, p2] = TCP4_PORTS;
+    let u2 = UDP4_PORTS[2];
+    let v6 = TCP6_PORTS[1];
     let udp_frame = eth(
         OUR_MAC,
         CLIENT_MAC,
@@ -366,7 +362,7 @@ fn cut(frame: Vec<u8>, len: usize) -> Vec<u8> {
 #[test]
 fn balancer_fixtures() {
     let mut fixture = Fixture::new().expect("load the XDP program (needs root)");
-    let cases = table_cases(&fixture);
+    let cases = table_cases();
     assert!(cases.len() >= 25);
     run_table(&mut fixture, cases);
 }
@@ -382,22 +378,20 @@ fn flow(client_port: u16) -> FlowKey {
     }
 }
 
-/// An established flow keeps its backend when the table changes under it; new flows
-/// follow the new table; RST never creates an entry.
+/// An established flow keeps its backend when the table changes under it; a new
+/// connection (SYN) on the same tuple follows the new table and re-pins.
 #[test]
 fn flow_table_survives_table_changes() {
     let mut f = Fixture::new().expect("load (needs root)");
-    let svc = service(VIP4.into(), PROTO_TCP);
-    let port = f.port_for(IpAddr::V4(CLIENT4), PROTO_TCP, &svc, 1);
-    let (action, out, _) = f.run(&syn4(port)).unwrap();
-    assert_eq!((action, out), (TX, forwarded(&syn4(port), 1)));
+    let port = TCP4_PORTS[1];
+    let (action, out, _) = f.run(&tcp4(port, TCP_ACK)).unwrap();
+    assert_eq!((action, out), (TX, forwarded(&tcp4(port, TCP_ACK), 1)));
     assert_eq!(f.dataplane.flow(&flow(port)), Some(1));
 
-    // Backend 2 leaves; backend 1 is untouched but the table is rebuilt and, for this
-    // test, deliberately rotated so Maglev would now send the port elsewhere.
+    // Backend 1 leaves the ring (still active): the ring without it sends the port to
+    // backend 0 (golden value), but the pinned connection stays on 1.
     f.with(|d| d.services.values_mut().for_each(|t| *t = ring(&[0, 2])))
         .unwrap();
-    assert_ne!(f.maglev_pick(IpAddr::V4(CLIENT4), port, PROTO_TCP, &svc), 1);
     let (action, out, counted) = f.run(&tcp4(port, TCP_ACK | TCP_PSH)).unwrap();
     assert_eq!(
         (action, out, counted),
@@ -408,11 +402,11 @@ fn flow_table_survives_table_changes() {
         )
     );
 
-    // A new SYN on the same tuple is a new connection: Maglev decides again.
-    let now = f.maglev_pick(IpAddr::V4(CLIENT4), port, PROTO_TCP, &svc);
-    let (action, _, _) = f.run(&syn4(port)).unwrap();
-    assert_eq!(action, if now == 0 { PASS } else { TX });
-    assert_eq!(f.dataplane.flow(&flow(port)), Some(now));
+    // A new SYN on the same tuple is a new connection: the ring decides (backend 0, the
+    // local one) and the pin follows.
+    let (action, _, counted) = f.run(&syn4(port)).unwrap();
+    assert_eq!((action, counted), (PASS, vec![Reason::LocalBackend]));
+    assert_eq!(f.dataplane.flow(&flow(port)), Some(0));
 
     // RST never stores a flow.
     let rst_port = port.wrapping_add(1);
@@ -420,63 +414,28 @@ fn flow_table_survives_table_changes() {
     assert_eq!(f.dataplane.flow(&flow(rst_port)), None);
 }
 
-/// A pinned flow whose backend turns unhealthy (inactive) is re-hashed, not black-holed.
+/// A pinned flow whose backend turns unhealthy (inactive) is re-hashed and re-pinned, not
+/// black-holed.
 #[test]
 fn flow_to_an_inactive_backend_is_rehashed() {
     let mut f = Fixture::new().expect("load (needs root)");
-    let svc = service(VIP4.into(), PROTO_TCP);
-    let port = f.port_for(IpAddr::V4(CLIENT4), PROTO_TCP, &svc, 1);
-    f.run(&syn4(port)).unwrap();
+    let port = TCP4_PORTS[1];
+    f.run(&tcp4(port, TCP_ACK)).unwrap();
     f.with(|d| {
         d.backends.get_mut(&1).unwrap().flags = 0;
         d.services.values_mut().for_each(|t| *t = ring(&[0, 2]));
     })
     .unwrap();
-    let expected = f.maglev_pick(IpAddr::V4(CLIENT4), port, PROTO_TCP, &svc);
-    let (action, _, _) = f.run(&tcp4(port, TCP_ACK)).unwrap();
-    assert_eq!(action, if expected == 0 { PASS } else { TX });
-    // The stale entry is gone and a mid-connection packet pins nothing new.
-    assert_eq!(f.dataplane.flow(&flow(port)), None);
-}
-
-/// Entries live exactly as long as their connection: only a SYN creates one, the client's
-/// FIN or RST removes it. A leftover would send a later connection on the same client
-/// port, balanced by another node, to the wrong backend after a failover.
-#[test]
-fn flow_entries_end_with_their_connection() {
-    let f = Fixture::new().expect("load (needs root)");
-    let svc = service(VIP4.into(), PROTO_TCP);
-    let port = f.port_for(IpAddr::V4(CLIENT4), PROTO_TCP, &svc, 2);
-    // A mid-connection packet on a miss follows Maglev without pinning.
-    f.run(&tcp4(port, TCP_ACK)).unwrap();
-    assert_eq!(f.dataplane.flow(&flow(port)), None);
-    for (end, flags) in [("FIN", TCP_FIN | TCP_ACK), ("RST", TCP_RST)] {
-        f.run(&syn4(port)).unwrap();
-        assert_eq!(f.dataplane.flow(&flow(port)), Some(2), "SYN pins the flow");
-        let (action, out, _) = f.run(&tcp4(port, flags)).unwrap();
-        // The closing segment itself still reaches the connection's backend.
-        assert_eq!(
-            (action, out),
-            (TX, forwarded(&tcp4(port, flags), 2)),
-            "{end}"
-        );
-        assert_eq!(
-            f.dataplane.flow(&flow(port)),
-            None,
-            "{end} removes the entry"
-        );
-        // The client's last ACK after FIN does not pin it again.
-        f.run(&tcp4(port, TCP_ACK)).unwrap();
-        assert_eq!(f.dataplane.flow(&flow(port)), None, "no entry after {end}");
-    }
+    let (action, _, counted) = f.run(&tcp4(port, TCP_ACK)).unwrap();
+    assert_eq!((action, counted), (PASS, vec![Reason::LocalBackend]));
+    assert_eq!(f.dataplane.flow(&flow(port)), Some(0));
 }
 
 /// Per-backend counters count packets and bytes of forwarded and local frames.
 #[test]
 fn backend_counters_count_packets_and_bytes() {
     let f = Fixture::new().expect("load (needs root)");
-    let svc = service(VIP4.into(), PROTO_TCP);
-    let port = f.port_for(IpAddr::V4(CLIENT4), PROTO_TCP, &svc, 2);
+    let port = TCP4_PORTS[2];
     for _ in 0..3 {
         f.run(&syn4(port)).unwrap();
     }

@@ -55,26 +55,82 @@ pub const fn flow_hash(
 mod tests {
     use super::*;
 
+    /// Golden values, computed by a second implementation written from the description
+    /// above (scripts/reference/flow_hash_maglev.py), not by this code. They are a
+    /// compatibility contract: nodes of different versions must pick the same backend
+    /// for a flow, so a change here breaks failover between versions.
+    const GOLDEN: [([u8; 16], u16, u16, u8, u32, u32); 9] = [
+        (V4_10_0_0_7, 40000, 6443, 6, 0, 0x9581_0817),
+        (V4_10_0_0_7, 40001, 6443, 6, 0, 0xbbbd_1e6a),
+        (V4_10_0_0_7, 40000, 6443, 6, 1, 0xc7be_06ef),
+        (V4_10_0_0_7, 40000, 6443, 17, 0, 0xfd1a_c3aa),
+        (
+            [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 1],
+            1,
+            443,
+            6,
+            0xdead_beef,
+            0xe5d7_ae7f,
+        ),
+        (
+            [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 0, 0],
+            0,
+            0,
+            0,
+            0,
+            0xa903_77f9,
+        ),
+        (
+            [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 255, 255, 255, 255],
+            65535,
+            65535,
+            255,
+            0xffff_ffff,
+            0xa03f_e803,
+        ),
+        (
+            // 2001:db8::50
+            [
+                0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x50,
+            ],
+            34567,
+            6443,
+            6,
+            7,
+            0xb9f9_e913,
+        ),
+        (
+            // fe80::1
+            [0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+            12345,
+            9345,
+            17,
+            42,
+            0xad9b_eb9b,
+        ),
+    ];
+    const V4_10_0_0_7: [u8; 16] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 7];
+
     #[test]
-    fn hash_is_stable_across_releases() {
-        // Nodes of different versions must agree; a change here breaks live failover.
-        let client = IpKey::from_v4([10, 0, 0, 7]);
-        assert_eq!(
-            flow_hash(&client, 40000, 6443, 6, 0),
-            flow_hash(&client, 40000, 6443, 6, 0)
-        );
-        assert_ne!(
-            flow_hash(&client, 40000, 6443, 6, 0),
-            flow_hash(&client, 40001, 6443, 6, 0)
-        );
-        assert_ne!(
-            flow_hash(&client, 40000, 6443, 6, 0),
-            flow_hash(&client, 40000, 6443, 6, 1)
-        );
-        assert_ne!(
-            flow_hash(&client, 40000, 6443, 6, 0),
-            flow_hash(&client, 40000, 6443, 17, 0)
-        );
+    fn hash_matches_the_golden_vectors() {
+        for (addr, client_port, service_port, proto, seed, expected) in GOLDEN {
+            let got = flow_hash(
+                &IpKey::from_v6(addr),
+                client_port,
+                service_port,
+                proto,
+                seed,
+            );
+            assert_eq!(
+                got, expected,
+                "{addr:?} {client_port} {service_port} {proto} seed {seed}"
+            );
+        }
+    }
+
+    #[test]
+    fn ipv4_keys_are_ipv4_mapped() {
+        assert_eq!(IpKey::from_v4([10, 0, 0, 7]).addr, V4_10_0_0_7);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 macro_rules! reasons {
     ($($(#[doc = $doc:literal])* $name:ident = $value:literal => $label:literal,)*) => {
-        /// Why the XDP program returned what it returned. Index of `REASON_COUNTERS`.
+        /// Why the XDP program returned what it returned. Index of `Stats::reasons`.
         #[repr(u32)]
         #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub enum Reason {
@@ -88,7 +88,8 @@ reasons! {
     /// The quoted header in an ICMP error does not fit or is not a VIP flow.
     IcmpBadInner = 29 => "icmp_bad_inner",
     NdpTruncated = 30 => "ndp_truncated",
-    /// Hop limit not 255, code not 0, or a multicast target.
+    /// Fails RFC 4861 §7.1.1: hop limit, code, checksum, length, options, target or
+    /// destination.
     NdpMalformed = 31 => "ndp_malformed",
     NdpNotVip = 32 => "ndp_not_vip",
     NdpNotAnnouncing = 33 => "ndp_not_announcing",
@@ -108,9 +109,11 @@ reasons! {
     NdpNotForUs = 42 => "ndp_not_for_us",
     /// Any other neighbour discovery traffic about a VIP (e.g. our own advertisement).
     NdpPassed = 43 => "ndp_passed",
+    /// A solicitation longer than the program validates: left to the kernel.
+    NdpTooLong = 44 => "ndp_too_long",
 }
 
-/// Number of reasons, the size of `REASON_COUNTERS`.
-pub const REASON_COUNT: u32 = 44;
+/// Number of reasons, the length of `Stats::reasons`.
+pub const REASON_COUNT: u32 = 45;
 
 const _: () = assert!(Reason::ALL.len() as u32 == REASON_COUNT);

@@ -16,7 +16,7 @@ pub fn gate(ctx: &XdpContext, settings: &Settings) -> Gate {
     if settings.announcing != ANNOUNCE_ON {
         return Gate::NotAnnouncing;
     }
-    if ctx.ingress_ifindex() != settings.ifindex as usize {
+    if !settings.is_announcing_interface(ctx.ingress_ifindex() as u32) {
         return Gate::WrongInterface;
     }
     // The coarse clock (jiffies) is plenty for a deadline of seconds and, unlike
@@ -28,7 +28,10 @@ pub fn gate(ctx: &XdpContext, settings: &Settings) -> Gate {
     Gate::Open
 }
 
+/// Whether an IPv6 address is one of the IPv6 VIPs. IPv4 VIPs are keyed as IPv4-mapped
+/// addresses (`::ffff:a.b.c.d`); such an address in an IPv6 packet denotes an IPv4 node
+/// (RFC 4291 §2.5.5.2), never an IPv6 VIP.
 #[inline(always)]
 pub fn is_vip(addr: &IpKey) -> bool {
-    VIPS.get_ptr(addr).is_some()
+    !addr.is_v4_mapped() && VIPS.get_ptr(addr).is_some()
 }

@@ -5,6 +5,7 @@ use vip_common::{Reason, Settings, ANNOUNCE_ON};
 use crate::{
     announce::{gate, Gate},
     packet::{at, be16, ArpHdr, EthHdr, ETH_LEN, ETH_P_IPV4},
+    report,
     verdict::{pass, tx, Verdict},
 };
 
@@ -31,20 +32,20 @@ pub fn handle(ctx: &XdpContext, eth: &mut EthHdr, settings: &Settings) -> Verdic
     if op != OP_REQUEST && op != OP_REPLY {
         return pass(Reason::ArpOtherOp);
     }
-    // Replies and gratuitous requests (sender IP = target IP) can claim a VIP. Ordinary
-    // requests are not checked, to keep one map lookup on the hot path.
-    if op == OP_REPLY || arp.spa == arp.tpa {
-        if !settings.is_vip4(arp.spa) {
-            return pass(Reason::ArpNotVip);
-        }
+    // Any ARP sent from a VIP (a reply, a gratuitous or an ordinary request) updates the
+    // neighbour caches that hear it: a claim on the address.
+    if settings.is_vip4(arp.spa) {
         if arp.sha == settings.mac {
             return pass(Reason::ArpPassed);
         }
-        return pass(if settings.announcing == ANNOUNCE_ON {
-            Reason::ArpConflict
-        } else {
-            Reason::ArpClaimSeen
-        });
+        if settings.announcing != ANNOUNCE_ON {
+            return pass(Reason::ArpClaimSeen);
+        }
+        report::arp_conflict(ctx);
+        return pass(Reason::ArpConflict);
+    }
+    if op == OP_REPLY || arp.spa == arp.tpa {
+        return pass(Reason::ArpNotVip);
     }
     if !settings.is_vip4(arp.tpa) {
         return pass(Reason::ArpNotVip);

@@ -1,25 +1,26 @@
-//! Per-CPU counters: one per verdict reason and one per backend.
-use vip_common::{Counter, Reason};
+//! Per-CPU counters: the verdict's reason and, for balanced packets, the backend, in one
+//! value of `STATS`.
+use vip_common::Counter;
 
-use crate::maps::{BACKEND_COUNTERS, REASON_COUNTERS};
+use crate::{maps::STATS, verdict::Verdict};
 
 #[inline(always)]
-fn add(counter: Option<*mut Counter>, bytes: u64) {
-    if let Some(c) = counter {
-        // SAFETY: per-CPU array values are exclusive to this CPU while the program runs.
-        unsafe {
-            (*c).packets += 1;
-            (*c).bytes += bytes;
-        }
+fn add(counter: &mut Counter, bytes: u64) {
+    counter.packets += 1;
+    counter.bytes += bytes;
+}
+
+#[inline(always)]
+pub fn verdict(verdict: &Verdict, bytes: u64) {
+    let Some(stats) = STATS.get_ptr_mut(0) else {
+        return;
+    };
+    // SAFETY: per-CPU array values are exclusive to this CPU while the program runs.
+    let stats = unsafe { &mut *stats };
+    if let Some(counter) = stats.reasons.get_mut(verdict.reason as usize) {
+        add(counter, bytes);
     }
-}
-
-#[inline(always)]
-pub fn reason(reason: Reason, bytes: u64) {
-    add(REASON_COUNTERS.get_ptr_mut(reason as u32), bytes);
-}
-
-#[inline(always)]
-pub fn backend(id: u32, bytes: u64) {
-    add(BACKEND_COUNTERS.get_ptr_mut(id), bytes);
+    if let Some(counter) = stats.backends.get_mut(verdict.backend as usize) {
+        add(counter, bytes);
+    }
 }

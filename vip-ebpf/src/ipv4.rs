@@ -6,7 +6,7 @@ use crate::{
     balance::{select, FlowUse},
     packet::{
         at, be16, has, EthHdr, IcmpHdr, Ipv4Hdr, Ports, ETH_LEN, IPPROTO_ICMP, IPPROTO_TCP,
-        IPPROTO_UDP, TCP_ACK, TCP_FIN, TCP_FLAGS_OFFSET, TCP_MIN_LEN, TCP_RST, TCP_SYN, UDP_LEN,
+        IPPROTO_UDP, TCP_ACK, TCP_FLAGS_OFFSET, TCP_MIN_LEN, TCP_RST, TCP_SYN, UDP_LEN,
     },
     verdict::{pass, Verdict},
 };
@@ -28,7 +28,7 @@ fn header_len(ip: &Ipv4Hdr) -> Option<usize> {
 }
 
 #[inline(always)]
-pub fn handle(ctx: &XdpContext, eth: &mut EthHdr, settings: &Settings, bytes: u64) -> Verdict {
+pub fn handle(ctx: &XdpContext, eth: &mut EthHdr, settings: &Settings) -> Verdict {
     let Some(ip) = at::<Ipv4Hdr>(ctx, ETH_LEN) else {
         return pass(Reason::Ipv4Truncated);
     };
@@ -51,10 +51,8 @@ pub fn handle(ctx: &XdpContext, eth: &mut EthHdr, settings: &Settings, bytes: u6
     let l4 = ETH_LEN + ihl;
     let client = IpKey::from_v4(ip.src);
     match ip.proto {
-        IPPROTO_TCP | IPPROTO_UDP => {
-            transport(ctx, eth, settings, l4, ip.proto, client, vip, bytes)
-        }
-        IPPROTO_ICMP => frag_needed(ctx, eth, settings, l4, &vip, bytes),
+        IPPROTO_TCP | IPPROTO_UDP => transport(ctx, eth, settings, l4, ip.proto, client, vip),
+        IPPROTO_ICMP => frag_needed(ctx, eth, settings, l4, &vip),
         _ => pass(Reason::VipOtherProtocol),
     }
 }
@@ -70,7 +68,6 @@ pub fn transport(
     proto: u8,
     client: IpKey,
     vip: IpKey,
-    bytes: u64,
 ) -> Verdict {
     let need = if proto == IPPROTO_TCP {
         TCP_MIN_LEN
@@ -98,10 +95,11 @@ pub fn transport(
         proto,
         _pad: [0; 3],
     };
-    select(eth, settings, &flow, flow_use, bytes)
+    select(eth, settings, &flow, flow_use)
 }
 
-/// SYN without ACK opens a flow; the client's FIN or RST ends it.
+/// SYN without ACK opens a connection; only RST ends a pin (FIN does not: the final ACK
+/// and a half-closed transfer still belong to the connection).
 #[inline(always)]
 pub fn tcp_flow_use(ctx: &XdpContext, l4: usize) -> FlowUse {
     let Some(flags) = at::<u8>(ctx, l4 + TCP_FLAGS_OFFSET) else {
@@ -109,10 +107,10 @@ pub fn tcp_flow_use(ctx: &XdpContext, l4: usize) -> FlowUse {
     };
     // SAFETY: bounds checked by `at`.
     let flags = unsafe { *flags };
-    if flags & (TCP_RST | TCP_FIN) != 0 {
-        FlowUse::End
+    if flags & TCP_RST != 0 {
+        FlowUse::Reset
     } else if flags & (TCP_SYN | TCP_ACK) == TCP_SYN {
-        FlowUse::New
+        FlowUse::Open
     } else {
         FlowUse::Continue
     }
@@ -127,7 +125,6 @@ fn frag_needed(
     settings: &Settings,
     l4: usize,
     vip: &IpKey,
-    bytes: u64,
 ) -> Verdict {
     let Some(icmp) = at::<IcmpHdr>(ctx, l4) else {
         return pass(Reason::L4Truncated);
@@ -164,5 +161,5 @@ fn frag_needed(
         proto: inner.proto,
         _pad: [0; 3],
     };
-    select(eth, settings, &flow, FlowUse::Continue, bytes)
+    select(eth, settings, &flow, FlowUse::Lookup)
 }

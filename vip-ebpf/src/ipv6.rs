@@ -22,7 +22,7 @@ const ICMPV6_NEIGHBOR_SOLICIT: u8 = 135;
 const ICMPV6_NEIGHBOR_ADVERT: u8 = 136;
 
 #[inline(always)]
-pub fn handle(ctx: &XdpContext, eth: &mut EthHdr, settings: &Settings, bytes: u64) -> Verdict {
+pub fn handle(ctx: &XdpContext, eth: &mut EthHdr, settings: &Settings) -> Verdict {
     let Some(ip) = at::<Ipv6Hdr>(ctx, ETH_LEN) else {
         return pass(Reason::Ipv6Truncated);
     };
@@ -54,23 +54,15 @@ pub fn handle(ctx: &XdpContext, eth: &mut EthHdr, settings: &Settings, bytes: u6
     }
     let client = IpKey::from_v6(ip.src);
     match ip.next_header {
-        IPPROTO_TCP | IPPROTO_UDP => {
-            transport(ctx, eth, settings, L4, ip.next_header, client, vip, bytes)
-        }
-        IPPROTO_ICMPV6 => packet_too_big(ctx, eth, settings, &vip, bytes),
+        IPPROTO_TCP | IPPROTO_UDP => transport(ctx, eth, settings, L4, ip.next_header, client, vip),
+        IPPROTO_ICMPV6 => packet_too_big(ctx, eth, settings, &vip),
         _ => pass(Reason::Ipv6OtherNextHeader),
     }
 }
 
 /// "Packet too big" about a packet a backend sent from the VIP goes to that flow's backend.
 #[inline(always)]
-fn packet_too_big(
-    ctx: &XdpContext,
-    eth: &mut EthHdr,
-    settings: &Settings,
-    vip: &IpKey,
-    bytes: u64,
-) -> Verdict {
+fn packet_too_big(ctx: &XdpContext, eth: &mut EthHdr, settings: &Settings, vip: &IpKey) -> Verdict {
     let Some(icmp) = at::<IcmpHdr>(ctx, L4) else {
         return pass(Reason::L4Truncated);
     };
@@ -102,5 +94,5 @@ fn packet_too_big(
         proto: inner.next_header,
         _pad: [0; 3],
     };
-    select(eth, settings, &flow, FlowUse::Continue, bytes)
+    select(eth, settings, &flow, FlowUse::Lookup)
 }

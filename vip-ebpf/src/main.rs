@@ -24,6 +24,8 @@ mod ndp;
 #[cfg(target_arch = "bpf")]
 mod packet;
 #[cfg(target_arch = "bpf")]
+mod report;
+#[cfg(target_arch = "bpf")]
 mod verdict;
 
 #[cfg(target_arch = "bpf")]
@@ -43,13 +45,13 @@ mod program {
     #[xdp]
     pub fn vip_xdp(ctx: XdpContext) -> u32 {
         let bytes = len(&ctx) as u64;
-        let verdict = try_vip_xdp(&ctx, bytes);
-        count::reason(verdict.reason, bytes);
+        let verdict = try_vip_xdp(&ctx);
+        count::verdict(&verdict, bytes);
         verdict.action
     }
 
     #[inline(always)]
-    fn try_vip_xdp(ctx: &XdpContext, bytes: u64) -> Verdict {
+    fn try_vip_xdp(ctx: &XdpContext) -> Verdict {
         let Some(settings) = SETTINGS.get(0) else {
             return pass(Reason::NotConfigured);
         };
@@ -64,8 +66,8 @@ mod program {
         let eth = unsafe { &mut *eth };
         match be16(eth.ethertype) {
             ETH_P_ARP => arp::handle(ctx, eth, settings),
-            ETH_P_IPV4 => ipv4::handle(ctx, eth, settings, bytes),
-            ETH_P_IPV6 => ipv6::handle(ctx, eth, settings, bytes),
+            ETH_P_IPV4 => ipv4::handle(ctx, eth, settings),
+            ETH_P_IPV6 => ipv6::handle(ctx, eth, settings),
             // Tagged frames belong to VLAN interfaces this program is not attached to.
             ETH_P_8021Q | ETH_P_8021AD => pass(Reason::VlanTagged),
             _ => pass(Reason::OtherEtherType),

@@ -66,7 +66,6 @@ pub struct Ports {
 pub const TCP_MIN_LEN: usize = 20;
 pub const UDP_LEN: usize = 8;
 pub const TCP_FLAGS_OFFSET: usize = 13;
-pub const TCP_FIN: u8 = 0x01;
 pub const TCP_RST: u8 = 0x04;
 pub const TCP_SYN: u8 = 0x02;
 pub const TCP_ACK: u8 = 0x10;

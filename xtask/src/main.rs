@@ -1,6 +1,8 @@
 //! Developer commands: `cargo xtask <command>` (aliased in .cargo/config.toml).
 mod bench;
 mod build_ebpf;
+mod dist;
+mod fuzz;
 mod lab;
 mod setup;
 mod test;
@@ -28,13 +30,36 @@ enum Command {
         #[arg(long)]
         debug: bool,
     },
-    /// Format check, clippy, every test (needs root) and the manifest check: what CI runs.
+    /// Build the release artifacts into target/artifacts/ and check them: the static
+    /// binary, the .deb and the OCI image archive, with SHA256SUMS (needs root).
+    Dist {
+        /// Build everything a second time in a fresh target directory and fail unless
+        /// both SHA256SUMS are identical (takes as long again).
+        #[arg(long)]
+        reproducible: bool,
+    },
+    /// Format check, clippy, every test (needs root), the manifest and monitoring checks
+    /// and `dist` with its checks: what CI runs.
     Test,
     /// The local demo lab (needs root): `up` starts it, `down` removes it, `demo` runs
     /// the failover demonstration and cleans up.
     Lab {
         #[arg(value_parser = ["up", "down", "demo"])]
         action: String,
+    },
+    /// Differential fuzzing (needs root): random map states and frames through the XDP
+    /// program (BPF_PROG_TEST_RUN) and the reference model; stops at the first
+    /// disagreement or invariant violation and writes a minimised fixture to
+    /// vip-fuzz/corpus/.
+    Fuzz {
+        #[arg(long, default_value_t = 100_000)]
+        frames: u64,
+        /// Generator seed (default: from the clock; printed).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Make the model imitate a reported, unfixed program bug (docs/fuzzing.md).
+        #[arg(long)]
+        mimic: Vec<String>,
     },
     /// Time the XDP paths against an empty XDP program (needs root) and write
     /// bench/results/xdp.md.
@@ -58,8 +83,18 @@ fn main() -> Result<()> {
     match Cli::parse().command {
         Command::Setup => setup::run(),
         Command::Test => test::run(),
+        Command::Dist { reproducible } => dist::run(&dist::Options { reproducible }),
         Command::Lab { action } => lab::run(&action),
         Command::BuildEbpf { debug } => build_ebpf::run(!debug),
+        Command::Fuzz {
+            frames,
+            seed,
+            mimic,
+        } => fuzz::run(&fuzz::Options {
+            frames,
+            seed,
+            mimic,
+        }),
         Command::BenchXdp {
             rounds,
             repeat,

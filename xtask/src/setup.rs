@@ -8,19 +8,29 @@ use std::{
 
 use anyhow::{bail, ensure, Context, Result};
 
-use crate::tools::{self, is_root, nightly_sysroot, stdout, try_stdout, which};
+use crate::tools::{self, is_root, nightly_sysroot, pinned_nightly, stdout, try_stdout, which};
 
 pub const BPF_LINKER_VERSION: &str = "0.13.0";
 
+/// The target of the static binary `cargo xtask dist` builds.
+pub const MUSL_TARGET: &str = "x86_64-unknown-linux-musl";
+
 /// Debian packages the build and the tests use, how to tell one is there, and whether
-/// setup may carry on without it.
-const PACKAGES: [(&str, Probe, bool); 6] = [
+/// setup may carry on without it. The last six build and check the release artifacts
+/// and the monitoring kit.
+const PACKAGES: [(&str, Probe, bool); 12] = [
     ("build-essential", Probe::Command("cc"), false),
     ("iproute2", Probe::Command("ip"), false),
     ("arping", Probe::Command("arping"), false),
     ("ethtool", Probe::Command("ethtool"), false),
     ("python3-scapy", Probe::Package, false),
     ("bpftool", Probe::Command("bpftool"), true),
+    ("musl-tools", Probe::Command("musl-gcc"), false),
+    ("buildah", Probe::Command("buildah"), false),
+    ("lintian", Probe::Command("lintian"), false),
+    ("prometheus", Probe::Command("promtool"), false),
+    ("systemd", Probe::Command("systemd-analyze"), false),
+    ("python3-venv", Probe::Package, false),
 ];
 
 #[derive(Clone, Copy)]
@@ -32,6 +42,7 @@ enum Probe {
 pub fn run() -> Result<()> {
     let mut done = Vec::new();
     nightly(&mut done)?;
+    musl_target(&mut done)?;
     bpf_linker(&mut done)?;
     packages(&mut done)?;
     if done.is_empty() {
@@ -48,34 +59,48 @@ fn nightly(done: &mut Vec<String>) -> Result<()> {
         which("rustup").is_some(),
         "rustup is missing: install it from https://rustup.rs first"
     );
+    let nightly = pinned_nightly()?;
     let toolchains = stdout(Command::new("rustup").args(["toolchain", "list"]))?;
-    if !toolchains.lines().any(|l| l.starts_with("nightly-")) {
+    let prefix = format!("{nightly}-");
+    if !toolchains.lines().any(|l| l.starts_with(&prefix)) {
         tools::run(Command::new("rustup").args([
             "toolchain",
             "install",
-            "nightly",
+            &nightly,
             "--profile",
             "minimal",
             "--component",
             "rust-src",
         ]))?;
-        done.push("installed the nightly toolchain with rust-src".into());
+        done.push(format!("installed {nightly} with rust-src"));
         return Ok(());
     }
-    let list = ["component", "list", "--toolchain", "nightly", "--installed"];
+    let list = ["component", "list", "--toolchain", &nightly, "--installed"];
     let installed = stdout(Command::new("rustup").args(list))?;
     if installed.lines().any(|l| l.starts_with("rust-src")) {
-        println!("ok: nightly has rust-src");
+        println!("ok: {nightly} has rust-src");
     } else {
         tools::run(Command::new("rustup").args([
             "component",
             "add",
             "rust-src",
             "--toolchain",
-            "nightly",
+            &nightly,
         ]))?;
-        done.push("added rust-src to nightly".into());
+        done.push(format!("added rust-src to {nightly}"));
     }
+    Ok(())
+}
+
+/// The musl target of the toolchain that builds the agent, for the static release binary.
+fn musl_target(done: &mut Vec<String>) -> Result<()> {
+    let installed = stdout(Command::new("rustup").args(["target", "list", "--installed"]))?;
+    if installed.lines().any(|l| l.trim() == MUSL_TARGET) {
+        println!("ok: rust target {MUSL_TARGET}");
+        return Ok(());
+    }
+    tools::run(Command::new("rustup").args(["target", "add", MUSL_TARGET]))?;
+    done.push(format!("added the rust target {MUSL_TARGET}"));
     Ok(())
 }
 

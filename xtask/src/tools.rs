@@ -77,8 +77,23 @@ pub fn is_root() -> bool {
         == Some("0")
 }
 
-/// The nightly toolchain's sysroot.
+/// The dated nightly that builds the XDP object: the `channel` of
+/// vip-ebpf/rust-toolchain.toml, which vip-agent's build script reads too.
+pub fn pinned_nightly() -> Result<String> {
+    let path = workspace_root().join("vip-ebpf/rust-toolchain.toml");
+    let text =
+        fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    text.lines()
+        .filter_map(|line| line.trim().strip_prefix("channel"))
+        .filter_map(|rest| rest.trim().strip_prefix('='))
+        .map(|value| value.trim().trim_matches('"').to_owned())
+        .next()
+        .with_context(|| format!("{} has no channel line", path.display()))
+}
+
+/// The pinned nightly toolchain's sysroot.
 pub fn nightly_sysroot() -> Result<PathBuf> {
-    let sysroot = stdout(Command::new("rustc").args(["+nightly", "--print", "sysroot"]))?;
+    let toolchain = format!("+{}", pinned_nightly()?);
+    let sysroot = stdout(Command::new("rustc").args([&toolchain, "--print", "sysroot"]))?;
     Ok(PathBuf::from(sysroot))
 }

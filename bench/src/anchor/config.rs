@@ -35,19 +35,40 @@ pub fn check_script() -> String {
     )
 }
 
-/// `keepalived.conf` of node `node`; `script` is the path of [`check_script`].
-pub fn keepalived_conf(node: usize, interface: &str, script: &Path) -> String {
+/// `keepalived.conf` of node `node`; `script` is the path of [`check_script`]. Tuned:
+/// VRRPv3 with `advert_int 0.1` (the shortest VRRPv3 allows with this keepalived) and the
+/// track script every second with `fall 1`, as far as keepalived goes.
+pub fn keepalived_conf(node: usize, interface: &str, script: &Path, tuned: bool) -> String {
     let state = if node == 0 { "MASTER" } else { "BACKUP" };
     let priority = priority(node);
     let script = script.display();
+    let (version, advert, check, auth) = match tuned {
+        false => (
+            "",
+            "1",
+            "interval 3\n    weight -2\n    fall 10\n    rise 2",
+            "    authentication {\n        auth_type PASS\n        auth_pass 42\n    }\n",
+        ),
+        // VRRPv3 has no authentication.
+        true => (
+            "    vrrp_version 3\n",
+            "0.1",
+            "interval 1\n    weight -2\n    fall 1\n    rise 1",
+            "",
+        ),
+    };
+    let flavour = if tuned {
+        "tuned as far as it goes"
+    } else {
+        "as the kubeadm HA guide configures it"
+    };
     format!(
-        "! vip-lab anchor, node {n}: keepalived as the kubeadm HA guide configures it\n\
-         global_defs {{\n    router_id LVS_DEVEL\n    script_user root\n}}\n\
-         vrrp_script check_apiserver {{\n    script \"{script}\"\n    interval 3\n    \
-         weight -2\n    fall 10\n    rise 2\n}}\n\n\
+        "! vip-lab anchor, node {n}: keepalived {flavour}\n\
+         global_defs {{\n    router_id LVS_DEVEL\n    script_user root\n{version}}}\n\
+         vrrp_script check_apiserver {{\n    script \"{script}\"\n    {check}\n}}\n\n\
          vrrp_instance VI_1 {{\n    state {state}\n    interface {interface}\n    \
-         virtual_router_id {ROUTER_ID}\n    priority {priority}\n    advert_int 1\n    \
-         authentication {{\n        auth_type PASS\n        auth_pass 42\n    }}\n    \
+         virtual_router_id {ROUTER_ID}\n    priority {priority}\n    advert_int {advert}\n\
+         {auth}    \
          virtual_ipaddress {{\n        {VIP4}\n    }}\n    \
          track_script {{\n        check_apiserver\n    }}\n}}\n",
         n = node + 1
@@ -56,8 +77,10 @@ pub fn keepalived_conf(node: usize, interface: &str, script: &Path) -> String {
 
 /// `haproxy.cfg` for API servers at `backends` (name, address): the guide's defaults, a
 /// TCP frontend on [`HAPROXY_PORT`], round robin over the API servers with an HTTPS check
-/// of `/readyz` every second (`fall 2 rise 2`), and the statistics page.
-pub fn haproxy_cfg(backends: &[(String, Ipv4Addr)]) -> String {
+/// of `/readyz` every second (`fall 2 rise 2`; tuned: every 200 ms), and the statistics
+/// page.
+pub fn haproxy_cfg(backends: &[(String, Ipv4Addr)], tuned: bool) -> String {
+    let inter = if tuned { "200ms" } else { "1s" };
     let mut cfg = format!(
         "# vip-lab anchor: haproxy as the kubeadm HA guide configures it\n\
          global\n    log stdout format raw local0 notice\n\n\
@@ -79,7 +102,7 @@ pub fn haproxy_cfg(backends: &[(String, Ipv4Addr)]) -> String {
     );
     for (name, addr) in backends {
         cfg += &format!(
-            "    server {name} {addr}:{API_PORT} check verify none inter 1s fall 2 rise 2\n"
+            "    server {name} {addr}:{API_PORT} check verify none inter {inter} fall 2 rise 2\n"
         );
     }
     cfg
@@ -106,17 +129,17 @@ mod tests {
 
     #[test]
     fn keepalived_master_and_backups() {
-        let conf = keepalived_conf(0, "eth0", Path::new("/x/check.sh"));
+        let conf = keepalived_conf(0, "eth0", Path::new("/x/check.sh"), false);
         assert!(conf.contains("state MASTER") && conf.contains("priority 101"));
         assert!(conf.contains("advert_int 1") && conf.contains("script \"/x/check.sh\""));
-        let conf = keepalived_conf(2, "eth0", Path::new("/x/check.sh"));
+        let conf = keepalived_conf(2, "eth0", Path::new("/x/check.sh"), false);
         assert!(conf.contains("state BACKUP") && conf.contains("priority 100"));
         assert!(conf.contains("10.77.0.100"));
     }
 
     #[test]
     fn haproxy_servers_and_stats() {
-        let cfg = haproxy_cfg(&[("n1".into(), Ipv4Addr::new(10, 77, 0, 1))]);
+        let cfg = haproxy_cfg(&[("n1".into(), Ipv4Addr::new(10, 77, 0, 1))], false);
         assert!(cfg.contains("bind *:8443"));
         assert!(cfg.contains("server n1 10.77.0.1:6443 check verify none inter 1s fall 2 rise 2"));
         let csv = "# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status\n\

@@ -123,7 +123,10 @@ impl Stack for Lab {
 
 impl Stack for AnchorLab {
     fn name(&self) -> &'static str {
-        "keepalived+haproxy"
+        match self.config.tuned {
+            false => crate::report::ANCHOR,
+            true => crate::report::TUNED_ANCHOR,
+        }
     }
 
     fn describe(&self, kind: Kind) -> String {

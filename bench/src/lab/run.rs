@@ -49,29 +49,37 @@ impl Lab {
             args.extend(["--address".into(), VIP6.to_string()]);
         }
         let pairs = [
-            ("--backends", backends.join(",")),
-            ("--election", "lease".into()),
-            ("--kubeconfig", self.kubeconfig.display().to_string()),
-            ("--lease-name", LEASE_NAME.into()),
-            ("--lease-namespace", "kube-system".into()),
+            ("--backends", Some(backends.join(","))),
+            ("--election", Some(s.election.clone())),
+            ("--kubeconfig", Some(self.kubeconfig.display().to_string())),
+            ("--lease-name", Some(LEASE_NAME.into())),
+            ("--lease-namespace", Some("kube-system".into())),
             ("--lease-duration", s.lease_duration.clone()),
             ("--renew-deadline", s.renew_deadline.clone()),
             ("--retry-period", s.retry_period.clone()),
-            ("--node-name", net.name.clone()),
-            ("--metrics-addr", format!("0.0.0.0:{METRICS_PORT}")),
-            ("--xdp-mode", "skb".into()),
+            ("--node-name", Some(net.name.clone())),
+            ("--metrics-addr", Some(format!("0.0.0.0:{METRICS_PORT}"))),
+            ("--xdp-mode", Some("skb".into())),
             ("--health-interval", s.health_interval.clone()),
             ("--health-timeout", s.health_timeout.clone()),
-            ("--health-rise", s.health_rise.to_string()),
-            ("--health-fall", s.health_fall.to_string()),
+            ("--health-rise", s.health_rise.map(|n| n.to_string())),
+            ("--health-fall", s.health_fall.map(|n| n.to_string())),
             (
                 "--bpffs-dir",
-                self.bpffs.join(&net.name).display().to_string(),
+                Some(self.bpffs.join(&net.name).display().to_string()),
             ),
-            ("--log-level", s.log_level.clone()),
+            ("--log-level", Some(s.log_level.clone())),
         ];
         for (flag, value) in pairs {
-            args.extend([flag.to_owned(), value]);
+            if let Some(value) = value {
+                args.extend([flag.to_owned(), value]);
+            }
+        }
+        if s.election == "peers" {
+            args.extend([
+                "--peer-key-file".into(),
+                self.peer_key.display().to_string(),
+            ]);
         }
         args.push("--health-insecure".into());
         args.extend(s.extra_args.iter().cloned());
@@ -80,15 +88,46 @@ impl Lab {
 
     /// Starts (or restarts) node `node`'s agent; it adopts the pinned data plane if any.
     pub fn start_agent(&mut self, node: usize) -> Result<(), LabError> {
+        self.start_agent_with_args(node, self.agent_args(node))
+    }
+
+    /// Starts node `node`'s agent with this command line (see `agent_args`).
+    pub fn start_agent_with_args(
+        &mut self,
+        node: usize,
+        args: Vec<String>,
+    ) -> Result<(), LabError> {
         let net = &self.topology.nodes[node];
         let role = format!("agent-{}", net.name);
-        let launch = self.launch(
-            &net.netns,
-            &role,
-            &self.config.binaries.agent,
-            self.agent_args(node),
-        );
+        let launch = self.launch(&net.netns, &role, &self.config.binaries.agent, args);
         self.agents[node] = Some(self.spawn(&launch)?);
+        Ok(())
+    }
+
+    /// kill -9 of the Lease test server (the API is gone for every agent).
+    pub fn kill_lease_server(&mut self) -> Result<(), LabError> {
+        match self.lease_server.as_mut() {
+            Some(server) => server.kill9(),
+            None => Ok(()),
+        }
+    }
+
+    /// Cuts (or restores) every path between node `node` and the other nodes with
+    /// blackhole routes on both ends; the client still reaches every node.
+    pub fn set_partitioned(&self, node: usize, cut: bool) -> Result<(), LabError> {
+        let action = if cut { "add" } else { "del" };
+        let nodes = &self.topology.nodes;
+        let others = nodes.iter().enumerate().filter(|(other, _)| *other != node);
+        for (_, net) in others {
+            let pairs = [
+                (&nodes[node].netns, net.addr4),
+                (&net.netns, nodes[node].addr4),
+            ];
+            for (netns, to) in pairs {
+                let to = format!("{to}/32");
+                crate::cmd::ip_in(netns, &["route", action, "blackhole", &to])?;
+            }
+        }
         Ok(())
     }
 

@@ -6,8 +6,7 @@ use super::{BenchRun, StackRun};
 use crate::failover::{ConnKind, Kind, Trial};
 use crate::stats::percentile;
 
-const VIP: &str = "vip-agent";
-const ANCHOR: &str = "keepalived+haproxy";
+use super::{ANCHOR, TUNED_ANCHOR, VIP};
 
 fn ms(value: Option<f64>) -> String {
     value.map_or("—".into(), |v| format!("{v:.0}"))
@@ -281,6 +280,6 @@ fn datapath_table(md: &mut String, run: &BenchRun) {
 }
 
 /// Names the two stacks use in the report.
-pub fn names() -> (&'static str, &'static str) {
-    (VIP, ANCHOR)
+pub fn names() -> (&'static str, &'static str, &'static str) {
+    (VIP, ANCHOR, TUNED_ANCHOR)
 }

@@ -77,7 +77,7 @@ fn writes_tables_json_and_timelines() {
         md.contains("| vip-agent | crash | 5 | 940 | 980 | 980 | 980 |"),
         "{md}"
     );
-    assert!(md.contains("p99 980 ms | yes"), "{md}");
+    assert!(md.contains("p50 940 ms, p99 980 ms | **no**"), "{md}");
     let png = std::fs::read(dir.0.join("results/failover-crash.png")).unwrap();
     assert_eq!(&png[1..4], b"PNG");
     if let Some(keep) = std::env::var_os("VIP_LAB_KEEP_PLOT") {

@@ -38,10 +38,10 @@ fn agent_binary() -> PathBuf {
         .clone()
 }
 
-/// Three nodes with a 1 s lease (renew 0.5 s, retry 0.2 s), ready: one leader, every
-/// backend healthy everywhere, the VIP answering.
+/// Three nodes with the Lease election, a 1 s lease (renew 0.5 s, retry 0.2 s), ready:
+/// one leader, every backend healthy everywhere, the VIP answering.
 pub fn start_lab() -> TestLab {
-    start_lab_with(AgentSettings::default())
+    start_lab_with(AgentSettings::fast_lease())
 }
 
 /// [`start_lab`] with other agent settings.

@@ -29,6 +29,7 @@ fn state(fixture: &Fixture, table: &[u32]) -> DesiredState {
         addr: ip_key(MIRROR_IP.into()),
         mac: OUR_MAC,
         flags: BACKEND_ACTIVE,
+        ..Default::default()
     };
     d.backends.insert(MIRROR, mirror);
     d.services.values_mut().for_each(|t| *t = table.to_vec());
@@ -97,7 +98,8 @@ fn load() -> Result<(Fixture, Ebpf)> {
 /// Client ports: flow hits to backends 0, mirror and 1; new flows to 0 and mirror.
 struct Ports {
     hit: [u16; 3],
-    new: [u16; 2],
+    /// New connections (SYN) to 0, mirror and 1, and an unpinned flow's first ACK to 1.
+    new: [u16; 4],
 }
 
 /// Stores the flows the flow-hit paths hit under one table, then switches to another that
@@ -117,16 +119,17 @@ fn store_flows(fixture: &mut Fixture) -> Result<Ports> {
         })
     };
     let new = |b| port(40000..50000, &|p| pick(&timed, p) == b);
+    let new_after = |b| port(50000..60000, &|p| pick(&timed, p) == b);
     let ports = Ports {
         hit: [hit(0)?, hit(MIRROR)?, hit(1)?],
-        new: [new(0)?, new(MIRROR)?],
+        new: [new(0)?, new(MIRROR)?, new(1)?, new_after(1)?],
     };
     fixture.dataplane.apply(&state(fixture, &stored))?;
     for (port, id) in ports.hit.into_iter().zip([0, MIRROR, 1]) {
         let src = if id == MIRROR { OUR_MAC } else { CLIENT_MAC };
         fixture
             .dataplane
-            .test_run(&tcp_frame(src, VIP4, port, TCP_SYN))?;
+            .test_run(&tcp_frame(src, VIP4, port, TCP_ACK))?;
         let stored = fixture.dataplane.flow(&flow_key(port));
         ensure!(
             stored == Some(id),
@@ -170,7 +173,13 @@ fn paths(ports: &Ports) -> Vec<Path> {
     let flags = NA_FLAG_SOLICITED | NA_FLAG_OVERRIDE;
     let na = na_frame(CLIENT_MAC, OUR_MAC, VIP6, CLIENT6, flags, VIP6, OUR_MAC);
     let [hit_local, hit_mirror, hit_peer] = ports.hit;
-    let [new_local, new_mirror] = ports.new;
+    let [new_local, new_mirror, new_peer, miss_peer] = ports.new;
+    let to_peer_as = |port, flags| {
+        let mut out = tcp_frame(CLIENT_MAC, VIP4, port, flags);
+        out[..6].copy_from_slice(&BACKENDS[1].1);
+        out[6..12].copy_from_slice(&OUR_MAC);
+        out
+    };
     let to_peer = tcp_frame(CLIENT_MAC, VIP4, hit_peer, TCP_ACK);
     let mut forwarded = to_peer.clone();
     forwarded[..6].copy_from_slice(&BACKENDS[1].1);
@@ -185,7 +194,7 @@ fn paths(ports: &Ports) -> Vec<Path> {
             Every(ArpReplied),
         )
         .out(TX, arp_reply.clone())
-        .goal(2.0),
+        .goal(1.5),
         Path::new(
             "ARP request, repeated: reply once, then reply → pass",
             Repeat,
@@ -206,16 +215,29 @@ fn paths(ports: &Ports) -> Vec<Path> {
             Repeat,
             client(OTHER4, 40000, TCP_ACK),
             Every(NotVip),
+        ),
+        Path::new(
+            "non-VIP IPv4 → pass",
+            Calls,
+            client(OTHER4, 40000, TCP_ACK),
+            Every(NotVip),
         )
-        .goal(1.3),
+        .goal(1.1),
         Path::new(
             "VIP TCP flow hit → local backend (pass)",
             Repeat,
             client(VIP4, hit_local, TCP_ACK),
             Every(LocalBackend),
         )
+        .backend(0),
+        Path::new(
+            "VIP TCP flow hit → local backend (pass)",
+            Calls,
+            client(VIP4, hit_local, TCP_ACK),
+            Every(LocalBackend),
+        )
         .backend(0)
-        .goal(2.0),
+        .goal(2.3),
         Path::new(
             "VIP TCP flow hit → forwarded (TX, mirror backend)",
             Repeat,
@@ -223,8 +245,7 @@ fn paths(ports: &Ports) -> Vec<Path> {
             Every(Forwarded),
         )
         .out(TX, mirrored(hit_mirror, TCP_ACK))
-        .backend(MIRROR)
-        .goal(2.0),
+        .backend(MIRROR),
         Path::new(
             "VIP TCP flow hit → forwarded to a peer (TX)",
             Calls,
@@ -233,23 +254,40 @@ fn paths(ports: &Ports) -> Vec<Path> {
         )
         .out(TX, forwarded)
         .backend(1)
-        .goal(2.0),
+        .goal(2.3),
         Path::new(
-            "VIP TCP new flow: SYN, Maglev + flow insert → local (pass)",
+            "VIP TCP new connection: SYN, Maglev (a SYN pins nothing) → local (pass)",
             Repeat,
             client(VIP4, new_local, TCP_SYN),
             Every(LocalBackend),
         )
-        .backend(0)
-        .goal(3.0),
+        .backend(0),
         Path::new(
-            "VIP TCP new flow: SYN, Maglev + flow insert → forwarded (TX, mirror)",
+            "VIP TCP new connection: SYN, Maglev (a SYN pins nothing) → forwarded (TX, mirror)",
             Repeat,
             mirrored(new_mirror, TCP_SYN),
             Every(Forwarded),
         )
         .out(TX, mirrored(new_mirror, TCP_SYN))
-        .backend(MIRROR)
-        .goal(3.0),
+        .backend(MIRROR),
+        Path::new(
+            "VIP TCP new connection: SYN, Maglev → forwarded to a peer (TX)",
+            Calls,
+            client(VIP4, new_peer, TCP_SYN),
+            Every(Forwarded),
+        )
+        .out(TX, to_peer_as(new_peer, TCP_SYN))
+        .backend(1)
+        .goal(4.6),
+        Path::new(
+            "VIP TCP unpinned flow's first ACK: Maglev + pin → forwarded to a peer (TX)",
+            Calls,
+            client(VIP4, miss_peer, TCP_ACK),
+            Every(Forwarded),
+        )
+        .out(TX, to_peer_as(miss_peer, TCP_ACK))
+        .backend(1)
+        .unpin_before_each(flow_key(miss_peer))
+        .goal(4.6),
     ]
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
-use vip_common::{Backend, Reason, BACKEND_ACTIVE, BACKEND_LOCAL};
+use vip_common::{Backend, BACKEND_ACTIVE, BACKEND_LOCAL};
 
 use super::{
     backends::{Location, Locations},
@@ -17,7 +17,7 @@ use super::{
     takeover,
 };
 use crate::{
-    announce::AnnounceStats,
+    announce::{detect_conflict, AnnounceStats, MacAddr},
     dataplane::{layouts::PinnedDataplane, Dataplane},
     health::{BackendHealth, HealthMap},
     host::HostSetup,
@@ -31,12 +31,17 @@ const TICK: Duration = Duration::from_millis(250);
 /// How long the XDP program keeps answering ARP/NDP without a refresh: a wedged agent
 /// gives the VIP up by itself after this.
 pub const ANNOUNCE_LEASE: Duration = Duration::from_secs(2);
+/// How often the deadline keeper extends the lease while this node leads.
+pub const DEADLINE_REFRESH: Duration = Duration::from_millis(250);
 
 pub struct Inputs {
     pub leader: watch::Receiver<bool>,
     pub backends: watch::Receiver<Vec<IpAddr>>,
     pub health: watch::Receiver<HealthMap>,
     pub locations: watch::Receiver<Locations>,
+    /// Peers the peer election declared dead (and whose API server did not answer):
+    /// out of the ring at once, without waiting for the health checks.
+    pub ring_down: watch::Receiver<BTreeSet<IpAddr>>,
 }
 
 pub struct ControlLoop {
@@ -78,7 +83,11 @@ impl ControlLoop {
                 _ = inputs.health.changed() => {}
                 _ = inputs.locations.changed() => {}
                 _ = inputs.backends.changed() => {}
-                _ = tick.tick() => self.export_counters(&ids, &inputs.health.borrow(), &mut reported),
+                Ok(()) = inputs.ring_down.changed() => {}
+                _ = tick.tick() => {
+                    self.report_conflicts();
+                    self.export_counters(&ids, &inputs.health.borrow(), &mut reported);
+                }
             }
             let started = Instant::now();
             let listed: BTreeSet<IpAddr> = inputs.backends.borrow().iter().copied().collect();
@@ -97,6 +106,7 @@ impl ControlLoop {
                     &ids,
                     &inputs.health.borrow(),
                     &inputs.locations.borrow(),
+                    &inputs.ring_down.borrow(),
                     &mut adopted,
                     &adopted_at_start,
                 ),
@@ -158,6 +168,7 @@ impl ControlLoop {
         ids: &BTreeMap<IpAddr, u32>,
         health: &HealthMap,
         locations: &Locations,
+        ring_down: &BTreeSet<IpAddr>,
         adopted: &mut BTreeMap<IpAddr, (u32, Backend)>,
         adopted_at_start: &BTreeMap<IpAddr, (u32, Backend)>,
     ) -> BTreeMap<IpAddr, BackendView> {
@@ -168,10 +179,11 @@ impl ControlLoop {
         ids.iter()
             .map(|(&ip, &id)| {
                 let inherited = adopted.get(&ip).map(|(_, b)| *b);
-                let healthy = match inherited {
-                    Some(b) => b.flags & BACKEND_ACTIVE != 0,
-                    None => health.get(&ip).is_some_and(|h| h.is_healthy()),
-                };
+                let healthy = !ring_down.contains(&ip)
+                    && match inherited {
+                        Some(b) => b.flags & BACKEND_ACTIVE != 0,
+                        None => health.get(&ip).is_some_and(|h| h.is_healthy()),
+                    };
                 let location = locations.get(&ip).copied().or_else(|| {
                     adopted_at_start.get(&ip).map(|(_, b)| {
                         let local = b.flags & BACKEND_LOCAL != 0;
@@ -193,6 +205,23 @@ impl ControlLoop {
             .collect()
     }
 
+    /// Runs every frame the XDP program flagged as a claim on a VIP through the conflict
+    /// detector, which validates it and names the VIP and the claiming MAC.
+    fn report_conflicts(&mut self) {
+        for frame in self.dataplane.take_conflict_frames() {
+            if let Some(conflict) = detect_conflict(&frame, MacAddr(self.node.mac), &self.node.vips)
+            {
+                warn!(
+                    vip = %conflict.vip,
+                    claimed_by = %conflict.claimed_by,
+                    kind = ?conflict.kind,
+                    "another host claims a VIP this node announces"
+                );
+                self.metrics.arp_conflicts_total.inc();
+            }
+        }
+    }
+
     fn export_counters(
         &self,
         ids: &BTreeMap<IpAddr, u32>,
@@ -200,24 +229,13 @@ impl ControlLoop {
         reported: &mut Reported,
     ) {
         if let Ok(totals) = self.dataplane.reason_totals() {
-            let mut conflicts = 0;
             for (reason, counter) in totals {
                 self.metrics
                     .set_xdp_verdict_total(reason.label(), counter.packets);
-                if matches!(reason, Reason::ArpConflict | Reason::NdpConflict) {
-                    conflicts += counter.packets;
-                }
             }
-            if conflicts > reported.conflicts {
-                warn!(
-                    new = conflicts - reported.conflicts,
-                    "another MAC claims a VIP this node announces"
-                );
-                self.metrics
-                    .arp_conflicts_total
-                    .inc_by(conflicts - reported.conflicts);
-            }
-            reported.conflicts = conflicts;
+        }
+        if let Ok(guard) = self.dataplane.flow_guard_totals() {
+            self.metrics.set_flow_pins(&guard);
         }
         for (&ip, &id) in ids {
             if let Ok(c) = self.dataplane.backend_total(id) {
@@ -238,7 +256,6 @@ impl ControlLoop {
 #[derive(Default)]
 struct Reported {
     garp: u64,
-    conflicts: u64,
 }
 
 async fn place_loopback_vips(host: &mut HostSetup, wanted: bool) {

@@ -31,6 +31,16 @@ pub async fn discover(
     backends: watch::Sender<Vec<IpAddr>>,
     shutdown: CancellationToken,
 ) {
+    discover_every(client, backends, INTERVAL, shutdown).await
+}
+
+/// `discover` with the listing interval as a parameter (tests list faster).
+pub async fn discover_every(
+    client: Client,
+    backends: watch::Sender<Vec<IpAddr>>,
+    interval: Duration,
+    shutdown: CancellationToken,
+) {
     let nodes: Api<Node> = Api::all(client);
     let params = ListParams::default().labels(CONTROL_PLANE_NODE_LABEL);
     loop {
@@ -48,7 +58,7 @@ pub async fn discover(
         }
         tokio::select! {
             () = shutdown.cancelled() => return,
-            () = tokio::time::sleep(INTERVAL) => {}
+            () = tokio::time::sleep(interval) => {}
         }
     }
 }
@@ -75,8 +85,10 @@ mod tests {
         );
     }
 
+    /// Item 17 of issue 10: the outage is in effect while listings run (the old test
+    /// cancelled before any did); the last known set survives them and discovery resumes.
     #[tokio::test]
-    async fn discovers_control_plane_nodes_from_the_api() {
+    async fn discovers_control_plane_nodes_and_keeps_them_through_an_outage() {
         let server =
             crate::lease_test_server::LeaseTestServer::start("127.0.0.1:0".parse().unwrap())
                 .await
@@ -99,22 +111,36 @@ mod tests {
             .unwrap();
         let (tx, mut rx) = watch::channel(Vec::new());
         let shutdown = CancellationToken::new();
-        let task = tokio::spawn(discover(client, tx, shutdown.clone()));
-        tokio::time::timeout(Duration::from_secs(5), rx.changed())
+        let every = Duration::from_millis(50);
+        let task = tokio::spawn(discover_every(client, tx, every, shutdown.clone()));
+        let wait = Duration::from_secs(5);
+        tokio::time::timeout(wait, rx.changed())
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(
-            *rx.borrow(),
-            [
-                "10.0.0.1".parse::<IpAddr>().unwrap(),
-                "10.0.0.2".parse().unwrap()
-            ]
-        );
-        // An outage keeps the last known set.
+        let two: Vec<IpAddr> = vec!["10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap()];
+        assert_eq!(*rx.borrow_and_update(), two);
+
         server.set_outage(true);
+        let failed_before = server.answers_with(503);
+        tokio::time::timeout(wait, async {
+            while server.answers_with(503) < failed_before + 3 {
+                tokio::time::sleep(every).await;
+            }
+        })
+        .await
+        .expect("three listings failed during the outage");
+        assert!(!rx.has_changed().unwrap(), "an outage changed the backends");
+        assert_eq!(*rx.borrow(), two);
+
+        server.set_outage(false);
+        server.set_nodes(vec![node("cp1", "10.0.0.1", &label)]);
+        tokio::time::timeout(wait, rx.changed())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(*rx.borrow(), ["10.0.0.1".parse::<IpAddr>().unwrap()]);
         shutdown.cancel();
         task.await.unwrap();
-        assert_eq!(rx.borrow().len(), 2);
     }
 }

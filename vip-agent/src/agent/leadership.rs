@@ -1,4 +1,6 @@
 //! Leadership as a `watch<bool>`: from the Lease elector, or always true without election.
+use std::sync::Arc;
+
 use kube::Client;
 use tokio::{sync::watch, task::JoinSet};
 use tokio_util::sync::CancellationToken;
@@ -7,13 +9,14 @@ use tracing::info;
 use super::AgentError;
 use crate::{
     config::{Election, RunConfig},
-    election::{ElectionConfig, LeaderElector},
+    election::{ElectionConfig, ElectionObserver, LeaderElector},
 };
 
 pub fn start(
     config: &RunConfig,
     client: Option<Client>,
     tasks: &mut JoinSet<()>,
+    observer: Arc<dyn ElectionObserver>,
     shutdown: CancellationToken,
 ) -> Result<watch::Receiver<bool>, AgentError> {
     let Election::Lease(lease) = &config.election else {
@@ -38,7 +41,8 @@ pub fn start(
             retry_period: lease.retry_period,
             take_over_foreign: lease.take_over_foreign,
         },
-    )?;
+    )?
+    .with_observer(observer);
     let mut leadership = elector.subscribe();
     let (tx, rx) = watch::channel(leadership.borrow().is_leader);
     tasks.spawn(elector.run(shutdown));

@@ -9,6 +9,7 @@ mod control;
 mod discovery;
 pub mod kernel;
 mod leadership;
+mod peer_election;
 pub mod preflight;
 mod start;
 mod takeover;
@@ -63,6 +64,10 @@ pub enum AgentError {
     Election(#[from] crate::election::ElectionError),
     #[error("bpffs: {0}")]
     Bpffs(String),
+    #[error("bond slaves: {0}")]
+    Bond(#[from] crate::host::bond::BondError),
+    #[error("peer election: {0}")]
+    Peers(#[from] crate::peers::PeerError),
     #[error("installing the signal handler: {0}")]
     Signal(std::io::Error),
     #[error(transparent)]
@@ -101,6 +106,13 @@ pub async fn run_on_kernel(
     let checked = preflight::check(&config, kernel).await?;
     let shutdown = CancellationToken::new();
     spawn_signal_handler(shutdown.clone())?;
+    // No key, no start: checked before anything on the host changes.
+    let peer_key = match &config.election {
+        crate::config::Election::Peers(peers) => {
+            Some(crate::peers::PeerKey::load(&peers.key).map_err(crate::peers::PeerError::from)?)
+        }
+        _ => None,
+    };
     // Interface and VIP checks happen inside apply before anything changes on the host.
     let mut host = HostSetup::apply_with(
         Netlink::connect()?,
@@ -117,7 +129,7 @@ pub async fn run_on_kernel(
             host.inherit(&record, &config.vips).await?;
         }
     }
-    let result = run_on_host(&config, checked, &mut host, shutdown).await;
+    let result = run_on_host(&config, checked, &mut host, peer_key, shutdown).await;
     match result {
         Ok(dataplane) if config.keep_forwarding_on_exit => {
             // The pinned link and maps keep forwarding with the last tables; a restarted
@@ -207,12 +219,30 @@ async fn run_on_host(
     config: &RunConfig,
     checked: preflight::Checked,
     host: &mut HostSetup,
+    peer_key: Option<crate::peers::PeerKey>,
     shutdown: CancellationToken,
 ) -> Result<Dataplane, (AgentError, Leave)> {
     let (dataplane, attachment) = load_and_attach(config, host)?;
     let interface = host.interface().clone();
-    let started = match start::start_tasks(config, checked, &interface, shutdown.clone()).await {
-        Ok(started) => started,
+    let prepared = async {
+        let bond_slaves = crate::host::bond::slave_ifindexes(
+            std::path::Path::new(crate::host::bond::SYS_CLASS_NET),
+            &interface.name,
+        )?;
+        let started = start::start_tasks(
+            config,
+            checked,
+            peer_key,
+            &dataplane,
+            host,
+            shutdown.clone(),
+        )
+        .await?;
+        Ok::<_, AgentError>((bond_slaves, started))
+    }
+    .await;
+    let (bond_slaves, started) = match prepared {
+        Ok(prepared) => prepared,
         Err(e) if attachment == Attachment::Adopted => return Err((e, Leave::AdoptedDataplane)),
         Err(e) if matches!(attachment, Attachment::Pending(_)) => {
             // Our fresh pins go; the predecessor keeps forwarding.
@@ -244,6 +274,7 @@ async fn run_on_host(
             ring_size: config.maglev_size,
             hash_seed: config.hash_seed,
             ifindex: interface.index,
+            bond_slaves,
             mac: interface.mac,
         },
         metrics,

@@ -92,7 +92,8 @@ pub async fn check(
                     reason: error.to_string(),
                 })?,
         ),
-        false => None,
+        // Peer election: the Lease mirror is optional, a missing client only warns.
+        false => super::peer_election::optional_client(config).await,
     };
     let metrics_listener = match config.metrics_addr {
         Some(addr) => {

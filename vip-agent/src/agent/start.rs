@@ -1,5 +1,5 @@
 //! The agent's background tasks: metrics, discovery, health checks, backend tracking,
-//! election and the announcer.
+//! election, the announce-deadline keeper and the announcer.
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -7,12 +7,16 @@ use prometheus::Registry;
 use tokio::{sync::watch, task::JoinSet};
 use tokio_util::sync::CancellationToken;
 
-use super::{backends, control, discovery, health_settings, leadership, preflight, AgentError};
+use super::{
+    backends, clock, control, discovery, health_settings, leadership, peer_election, preflight,
+    AgentError,
+};
 use crate::{
     announce::{AnnounceSchedule, Announcer, InterfaceSelector, InterfaceSender, MacAddr},
-    config::{BackendSource, RunConfig},
+    config::{BackendSource, Election, RunConfig},
+    dataplane::Dataplane,
     health::HealthChecker,
-    host::Netlink,
+    host::{HostSetup, Netlink},
     http::{self, AgentStatus, Metrics},
 };
 
@@ -26,15 +30,18 @@ pub(super) struct Started {
     pub backends_tx: watch::Sender<Vec<std::net::IpAddr>>,
 }
 
-/// Starts metrics, discovery, health checks, backend tracking, election and the
-/// announcer. On an error the tasks already started are aborted with the `JoinSet`;
-/// the elector starts after the last fallible step, so it never holds the lease then.
+/// Starts every task. On an error the tasks already started are aborted with the
+/// `JoinSet`; election starts after the last fallible step but one (the announcer's
+/// socket is opened first), so it never holds the lease then.
 pub(super) async fn start_tasks(
     config: &RunConfig,
     checked: preflight::Checked,
-    interface: &crate::host::InterfaceInfo,
+    peer_key: Option<crate::peers::PeerKey>,
+    dataplane: &Dataplane,
+    host: &HostSetup,
     shutdown: CancellationToken,
 ) -> Result<Started, AgentError> {
+    let interface = host.interface().clone();
     let registry = Registry::new();
     let metrics = Metrics::register(&registry)?;
     let status = Arc::new(AgentStatus::new(Duration::from_secs(10)));
@@ -43,16 +50,21 @@ pub(super) async fn start_tasks(
     if let Some(listener) = checked.metrics_listener {
         tasks.spawn(http::serve_listener(
             listener,
-            registry,
+            registry.clone(),
             Arc::clone(&status),
             shutdown.clone(),
         ));
     }
     let client = checked.client;
+    let remembered_peers = crate::peers::membership::remembered_path(&config.bpffs_dir);
     let (backends_tx, backends_rx) = match (&config.backends, &client) {
         (BackendSource::Static(list), _) => watch::channel(list.clone()),
         (BackendSource::DiscoverControlPlaneNodes, Some(client)) => {
-            let (tx, rx) = watch::channel(Vec::new());
+            // Until the API answers, the peers this node knew before it restarted.
+            let remembered = crate::peers::membership::load_remembered(&remembered_peers)
+                .map(|set| set.into_iter().collect())
+                .unwrap_or_default();
+            let (tx, rx) = watch::channel(remembered);
             tasks.spawn(discovery::discover(
                 client.clone(),
                 tx.clone(),
@@ -80,7 +92,53 @@ pub(super) async fn start_tasks(
     ));
 
     let sender = InterfaceSender::open(&InterfaceSelector::Index(interface.index))?;
-    let leader = leadership::start(config, client, &mut tasks, shutdown.clone())?;
+    let observer = Arc::new(metrics.ops.clone());
+    let (leader, ring_down) = match (&config.election, peer_key) {
+        (Election::Peers(peers), Some(key)) => {
+            let election = peer_election::Election {
+                config,
+                peers,
+                key,
+                interface: &interface,
+                netlink: host.netlink(),
+                remembered: remembered_peers,
+            };
+            let outputs = election
+                .start(
+                    backends_rx.clone(),
+                    client,
+                    &registry,
+                    &mut tasks,
+                    shutdown.clone(),
+                )
+                .await?;
+            (outputs.leader, outputs.ring_down)
+        }
+        _ => {
+            let leader = leadership::start(config, client, &mut tasks, observer, shutdown.clone())?;
+            (
+                leader,
+                peer_election::nobody_down(&mut tasks, shutdown.clone()),
+            )
+        }
+    };
+    tasks.spawn(dataplane.deadline_keeper().run(
+        leader.clone(),
+        control::ANNOUNCE_LEASE,
+        control::DEADLINE_REFRESH,
+        clock::monotonic_ns,
+        shutdown.clone(),
+    ));
+    match &config.election {
+        Election::Lease(lease) => metrics.ops.set_election(
+            "lease",
+            Some(&format!("{}/{}", lease.namespace, lease.name)),
+        ),
+        Election::Peers(_) => metrics.ops.set_election("peers", None),
+        Election::None => metrics.ops.set_election("none", None),
+    }
+    status.set_election_running(true);
+
     let schedule = AnnounceSchedule {
         refresh_interval: Some(config.garp_interval),
         ..Default::default()
@@ -98,6 +156,7 @@ pub(super) async fn start_tasks(
             backends: backends_rx,
             health,
             locations,
+            ring_down,
         },
         backends_tx,
     })

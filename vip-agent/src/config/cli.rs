@@ -66,9 +66,14 @@ pub struct RunArgs {
           default_value = s::DEFAULT_API_SERVER_PORT)]
     pub backend_port: String,
 
-    /// Leader election: a Kubernetes Lease, or none (every node announces; tests only).
-    #[arg(long = s::ELECTION.long, env = s::ELECTION.env, value_enum, default_value_t = ElectionMode::Lease)]
+    /// Leader election: among the peers directly (authenticated UDP heartbeats; the Lease
+    /// only mirrors the leader), through a Kubernetes Lease (kube-vip's way), or none
+    /// (every node announces; tests only).
+    #[arg(long = s::ELECTION.long, env = s::ELECTION.env, value_enum, default_value_t = ElectionMode::Peers)]
     pub election: ElectionMode,
+
+    #[command(flatten)]
+    pub peers: PeerArgs,
 
     /// Name of the Lease used for leader election.
     #[arg(long = s::LEASE_NAME.long, env = s::LEASE_NAME.env, value_name = "NAME",
@@ -152,6 +157,40 @@ pub struct RunArgs {
     pub log: LogArgs,
 }
 
+/// The peer election (`--election peers`).
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct PeerArgs {
+    /// UDP port of the peer heartbeats, on every control-plane node.
+    #[arg(long = s::PEER_PORT.long, env = s::PEER_PORT.env, value_name = "PORT",
+          default_value = s::DEFAULT_PEER_PORT)]
+    pub peer_port: String,
+
+    /// Time between heartbeats to each peer.
+    #[arg(long = s::PEER_INTERVAL.long, env = s::PEER_INTERVAL.env, value_name = "DURATION",
+          default_value = s::DEFAULT_PEER_INTERVAL)]
+    pub peer_interval: String,
+
+    /// A peer is dead after this many intervals without a valid heartbeat.
+    #[arg(long = s::PEER_DEAD_AFTER.long, env = s::PEER_DEAD_AFTER.env, value_name = "N",
+          default_value = s::DEFAULT_PEER_DEAD_AFTER)]
+    pub peer_dead_after: String,
+
+    /// Secret that keys the heartbeats' HMAC, the same file on every control-plane node
+    /// (default: the cluster CA key of kubeadm, k3s or RKE2).
+    #[arg(long = s::PEER_KEY_FILE.long, env = s::PEER_KEY_FILE.env, value_name = "FILE")]
+    pub peer_key_file: Option<PathBuf>,
+
+    /// Run the peer election without a secret: anyone on the segment can forge heartbeats.
+    #[arg(long = s::PEER_INSECURE.long, env = s::PEER_INSECURE.env,
+          value_parser = BoolishValueParser::new())]
+    pub peer_insecure: bool,
+
+    /// This node's address in the election (default: its --interface address that is a
+    /// backend, else the interface's first address).
+    #[arg(long = s::PEER_ADDRESS.long, env = s::PEER_ADDRESS.env, value_name = "IP")]
+    pub peer_address: Option<String>,
+}
+
 /// Active HTTPS probes of every backend's API server.
 #[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct HealthArgs {
@@ -232,12 +271,60 @@ pub struct ManifestArgs {
           default_value = s::DEFAULT_MANIFEST_NAMESPACE)]
     pub namespace: String,
 
+    /// The node a cleanup Job runs on (`manifest cleanup` only).
+    #[arg(long = "node", value_name = "NODE")]
+    pub node: Option<String>,
+
+    /// Let VIP_* and kube-vip variables of this shell fill in settings. Without it the
+    /// manifest depends on the command line only.
+    #[arg(long = "from-env")]
+    pub from_env: bool,
+
+    /// Let the agent detach XDP and undo its host changes on exit. By default the
+    /// manifests keep forwarding across restarts (--keep-forwarding-on-exit).
+    #[arg(
+        long = "no-keep-forwarding-on-exit",
+        conflicts_with = "keep_forwarding_on_exit"
+    )]
+    pub no_keep_forwarding_on_exit: bool,
+
+    #[command(flatten)]
+    pub kube_vip: KubeVipManifestFlags,
+
     #[command(flatten)]
     pub run: RunArgs,
 }
 
+/// `kube-vip manifest pod|daemonset` flags, accepted so that a copied command works.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+#[command(next_help_heading = "kube-vip flags (accepted for copied kube-vip commands)")]
+pub struct KubeVipManifestFlags {
+    /// kube-vip's name for --address.
+    #[arg(long = "vip", value_name = "IP", value_delimiter = ',')]
+    pub vip: Vec<String>,
+    /// Accepted; vip-agent always serves the control plane.
+    #[arg(long = "controlplane")]
+    pub controlplane: bool,
+    /// Accepted; ARP (and NDP) is how vip-agent announces.
+    #[arg(long = "arp")]
+    pub arp: bool,
+    /// Accepted; Lease election is the default (--election).
+    #[arg(long = "leaderElection")]
+    pub leader_election: bool,
+    /// Accepted; without --kubeconfig the agent uses its service account.
+    #[arg(long = "inCluster")]
+    pub in_cluster: bool,
+    /// Accepted; the manifests already run on control-plane nodes only.
+    #[arg(long = "taint")]
+    pub taint: bool,
+    /// Refused: vip-agent does not load-balance Services of type LoadBalancer.
+    #[arg(long = "services")]
+    pub services: bool,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ElectionMode {
+    Peers,
     Lease,
     None,
 }
@@ -278,4 +365,6 @@ pub enum ManifestKind {
     Pod,
     /// ServiceAccount, ClusterRole and bindings.
     Rbac,
+    /// A Job that removes the agent's XDP program, pins and VIP from one node (--node).
+    Cleanup,
 }

@@ -123,7 +123,6 @@ impl Cli {
         T: Into<OsString> + Clone,
     {
         let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-        let translation = translate_kube_vip_env(env)?;
         let full = command();
         let env_by_id = env_names_by_arg_id(&full);
         // clap captures the process environment when an Arg gets its env name, so the
@@ -142,6 +141,14 @@ impl Cli {
             }
             Err(error) => return Err(error.into()),
         };
+        // `manifest` prints what its command line says; the shell's variables count
+        // only with --from-env (a stray `port=8080` must not land in a manifest).
+        let no_env = BTreeMap::new();
+        let env = match from_args_only.subcommand() {
+            Some(("manifest", sub)) if !sub.get_flag("from_env") => &no_env,
+            _ => env,
+        };
+        let translation = translate_kube_vip_env(env)?;
         let mut on_command_line = BTreeSet::new();
         collect_command_line_envs(&from_args_only, &env_by_id, &mut on_command_line);
 
@@ -200,7 +207,8 @@ impl Cli {
 
 /// The clap command with env names and, in each help line, the kube-vip aliases.
 pub fn command() -> Command {
-    map_args(Cli::command(), &|arg: Arg| {
+    let version = crate::build_info::BuildInfo::current().long_version();
+    map_args(Cli::command().long_version(version), &|arg: Arg| {
         let Some(env_name) = arg.get_env().and_then(|name| name.to_str()) else {
             return arg;
         };

@@ -68,9 +68,23 @@ pub enum BackendSource {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Election {
+    /// Among the peers; the Lease named in `mirror` shows the leader.
+    Peers(PeerConfig),
     Lease(LeaseConfig),
     /// Every node announces the VIPs.
     None,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerConfig {
+    pub port: u16,
+    pub interval: Duration,
+    pub dead_after_intervals: u32,
+    pub key: crate::peers::KeySource,
+    /// None: chosen from the interface's addresses.
+    pub address: Option<IpAddr>,
+    /// The Lease the leader writes while the API answers.
+    pub mirror: LeaseConfig,
 }
 
 /// Satisfies client-go's rules: lease_duration > renew_deadline > 1.2 × retry_period > 0.

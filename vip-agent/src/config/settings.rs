@@ -33,6 +33,12 @@ pub const BACKENDS: Setting = setting("backends", "VIP_BACKENDS");
 pub const DISCOVER_BACKENDS: Setting = setting("discover-backends", "VIP_DISCOVER_BACKENDS");
 pub const BACKEND_PORT: Setting = setting("backend-port", "VIP_BACKEND_PORT");
 pub const ELECTION: Setting = setting("election", "VIP_ELECTION");
+pub const PEER_PORT: Setting = setting("peer-port", "VIP_PEER_PORT");
+pub const PEER_INTERVAL: Setting = setting("peer-interval", "VIP_PEER_INTERVAL");
+pub const PEER_DEAD_AFTER: Setting = setting("peer-dead-after", "VIP_PEER_DEAD_AFTER");
+pub const PEER_KEY_FILE: Setting = setting("peer-key-file", "VIP_PEER_KEY_FILE");
+pub const PEER_INSECURE: Setting = setting("peer-insecure", "VIP_PEER_INSECURE");
+pub const PEER_ADDRESS: Setting = setting("peer-address", "VIP_PEER_ADDRESS");
 pub const LEASE_NAME: Setting = setting("lease-name", "VIP_LEASE_NAME");
 pub const LEASE_NAMESPACE: Setting = setting("lease-namespace", "VIP_LEASE_NAMESPACE");
 pub const LEASE_DURATION: Setting = setting("lease-duration", "VIP_LEASE_DURATION");
@@ -65,6 +71,15 @@ pub const MANIFEST_NAMESPACE: Setting = setting("namespace", "VIP_NAMESPACE");
 
 /// Port of the Kubernetes API server, served on the VIP and reached on the backends.
 pub const DEFAULT_API_SERVER_PORT: &str = "6443";
+/// UDP port of the peer heartbeats (see docs/peer-election.md for the firewall rule).
+pub const DEFAULT_PEER_PORT: &str = "6464";
+/// A crash is noticed after 3 × 50 ms; a heartbeat is ~150 bytes, so 20 per second per
+/// peer is negligible traffic.
+pub const DEFAULT_PEER_INTERVAL: &str = "50ms";
+pub const DEFAULT_PEER_DEAD_AFTER: &str = "3";
+/// Shortest heartbeat interval: below this, scheduling noise on a loaded node would
+/// declare live peers dead.
+pub const PEER_INTERVAL_MIN_MS: u64 = 10;
 /// Deliberately not kube-vip's `plndr-cp-lock`, so the two never share a Lease by
 /// accident; a kube-vip manifest that sets `vip_leasename` keeps its own name.
 pub const DEFAULT_LEASE_NAME: &str = "vip-agent-lock";

@@ -186,14 +186,52 @@ impl RunArgs {
                 retry_period,
             });
         }
-        Ok(Election::Lease(LeaseConfig {
+        let lease = LeaseConfig {
             name: self.lease_name.clone(),
             namespace: self.lease_namespace.clone(),
             lease_duration,
             renew_deadline,
             retry_period,
             take_over_foreign: self.lease_take_over_foreign,
-        }))
+        };
+        match self.election {
+            ElectionMode::Peers => self.peer_config(lease).map(Election::Peers),
+            _ => Ok(Election::Lease(lease)),
+        }
+    }
+
+    fn peer_config(&self, mirror: LeaseConfig) -> Result<PeerConfig, ConfigError> {
+        let peers = &self.peers;
+        let key = match (&peers.peer_key_file, peers.peer_insecure) {
+            (Some(_), true) => {
+                return Err(ConfigError::Conflict {
+                    first: s::PEER_KEY_FILE,
+                    second: s::PEER_INSECURE,
+                    reason: "a key file is pointless when heartbeats are not authenticated",
+                })
+            }
+            (Some(path), false) => crate::peers::KeySource::File(path.clone()),
+            (None, true) => crate::peers::KeySource::Insecure,
+            (None, false) => crate::peers::KeySource::cluster_ca_keys(),
+        };
+        let address = match &peers.peer_address {
+            None => None,
+            Some(text) => addresses(s::PEER_ADDRESS, std::slice::from_ref(text))?
+                .first()
+                .copied(),
+        };
+        Ok(PeerConfig {
+            port: port(s::PEER_PORT, &peers.peer_port)?,
+            interval: duration(
+                s::PEER_INTERVAL,
+                &peers.peer_interval,
+                Duration::from_millis(s::PEER_INTERVAL_MIN_MS),
+            )?,
+            dead_after_intervals: number(s::PEER_DEAD_AFTER, &peers.peer_dead_after, 2, 100)?,
+            key,
+            address,
+            mirror,
+        })
     }
 
     fn health_config(&self) -> Result<HealthCheckConfig, ConfigError> {

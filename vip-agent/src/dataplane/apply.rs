@@ -1,14 +1,16 @@
 //! Writing a `DesiredState` into the maps in an order that never points the data path at
-//! something that is not there yet: backends before the rings that use them, rings (one
-//! atomic flip per service) before backends are retired.
+//! something that is not there yet: backends before the rings that use them, rings before
+//! the settings write that flips the services to them, that write before anything is
+//! retired.
 use std::collections::BTreeSet;
 
 use vip_common::{
-    map_names as names, IpKey, MacKey, ServiceInfo, ServiceKey, VipInfo, BACKEND_ACTIVE,
-    MAX_BACKENDS, MAX_SERVICES, MAX_VIP4, MAX_VIPS, SERVICE_RING_B,
+    backend_tag, map_names as names, ring_chunks, Backend, IpKey, MacKey, RingChunk, ServiceInfo,
+    ServiceKey, ServiceSlot, VipInfo, BACKEND_ACTIVE, MAX_BACKENDS, MAX_SERVICES, MAX_VIP4,
+    MAX_VIPS, RING_CHUNK_SLOTS, SERVICE_RING_B,
 };
 
-use super::{error::map_err, Dataplane, DataplaneError, DesiredState, Result};
+use super::{deadline, error::map_err, Dataplane, DataplaneError, DesiredState, Result};
 
 impl Dataplane {
     pub fn apply(&mut self, desired: &DesiredState) -> Result<()> {
@@ -23,18 +25,36 @@ impl Dataplane {
             self.applied = None;
             self.write_tables(desired)?;
         }
-        // Settings last: a first apply turns the program on only once everything is in place.
+        self.write_settings(desired)?;
+        self.applied = Some(desired.clone());
+        Ok(())
+    }
+
+    /// Settings, with the services' active ring halves and the peer MACs inline. Written
+    /// once the rings are in place: this write is what flips every changed service to
+    /// its new table, and a first apply turns the program on only here.
+    fn write_settings(&mut self, desired: &DesiredState) -> Result<()> {
         let mut settings = desired.settings;
         settings.ring_size = self.ring_size;
+        settings.ring_chunks = ring_chunks(self.ring_size);
         let vip4: Vec<[u8; 4]> = desired.vips.iter().filter_map(IpKey::as_v4).collect();
         settings.vip4 = Default::default();
         settings.vip4[..vip4.len()].copy_from_slice(&vip4);
         settings.vip4_count = vip4.len() as u16;
-        self.settings
-            .set(0, settings, 0)
-            .map_err(map_err(names::SETTINGS))?;
-        self.applied = Some(desired.clone());
-        Ok(())
+        settings.services = Default::default();
+        for (slot, (key, (info, _))) in settings.services.iter_mut().zip(&self.published) {
+            *slot = ServiceSlot {
+                key: *key,
+                info: *info,
+            };
+        }
+        settings.service_count = self.published.len().min(MAX_SERVICES as usize) as u32;
+        settings.peer_macs = Default::default();
+        for (slot, mac) in settings.peer_macs.iter_mut().zip(&desired.peer_macs) {
+            *slot = *mac;
+        }
+        settings.peer_count = desired.peer_macs.len() as u32;
+        deadline::lock(&self.settings).write(settings)
     }
 
     /// Rewrites the last state with announcing off; forwarding is unchanged.
@@ -55,7 +75,7 @@ impl Dataplane {
             .filter(|(_, b)| b.flags & BACKEND_ACTIVE != 0)
         {
             self.backends
-                .set(id, backend, 0)
+                .set(id, tagged(backend), 0)
                 .map_err(map_err(names::BACKENDS))?;
         }
         self.sync_peer_macs(&desired.peer_macs)?;
@@ -63,6 +83,8 @@ impl Dataplane {
         for (key, table) in &desired.services {
             self.publish_ring(key, table)?;
         }
+        // Flip every changed service before anything it used is retired.
+        self.write_settings(desired)?;
         let retired: Vec<ServiceKey> = self
             .published
             .keys()
@@ -79,7 +101,7 @@ impl Dataplane {
             let wanted = desired.backends.get(&id).copied().unwrap_or_default();
             if wanted.flags & BACKEND_ACTIVE == 0 {
                 self.backends
-                    .set(id, wanted, 0)
+                    .set(id, tagged(&wanted), 0)
                     .map_err(map_err(names::BACKENDS))?;
             }
         }
@@ -95,17 +117,20 @@ impl Dataplane {
                     id: info.id,
                     flags: info.flags ^ SERVICE_RING_B,
                 };
-                (flipped, flipped.ring_base(self.ring_size))
+                (flipped, flipped.ring_base(ring_chunks(self.ring_size)))
             }
             None => {
                 let id = self.free_service_id();
                 let info = ServiceInfo { id, flags: 0 };
-                (info, info.ring_base(self.ring_size))
+                (info, info.ring_base(ring_chunks(self.ring_size)))
             }
         };
-        for (slot, &backend) in table.iter().enumerate() {
+        // One map update per chunk of RING_CHUNK_SLOTS slots.
+        for (index, slots) in table.chunks(RING_CHUNK_SLOTS as usize).enumerate() {
+            let mut chunk = RingChunk::default();
+            chunk.slots[..slots.len()].copy_from_slice(slots);
             self.ring
-                .set(standby_base + slot as u32, backend, 0)
+                .set(standby_base + index as u32, chunk, 0)
                 .map_err(map_err(names::RING))?;
         }
         self.services
@@ -150,6 +175,15 @@ impl Dataplane {
                 .map_err(map_err(names::PEER_MACS))?;
         }
         Ok(())
+    }
+}
+
+/// The slot as the data path needs it: the tag always matches the address, whoever
+/// built the desired state.
+fn tagged(backend: &Backend) -> Backend {
+    Backend {
+        tag: backend_tag(&backend.addr),
+        ..*backend
     }
 }
 

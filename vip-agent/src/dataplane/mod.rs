@@ -1,5 +1,6 @@
 //! Loading the XDP program and keeping its maps equal to a `DesiredState`.
 mod apply;
+mod deadline;
 mod desired;
 mod error;
 pub mod layouts;
@@ -9,17 +10,18 @@ mod test_run;
 pub use pin::{pin_dir, Attachment, LINK_PIN, PINNED_MAPS, PIN_LAYOUT_VERSION};
 
 use aya::{
-    maps::{Array, HashMap, MapData, PerCpuArray},
+    maps::{Array, HashMap, MapData, PerCpuArray, RingBuf},
     programs::{Xdp, XdpMode},
     Ebpf, EbpfLoader,
 };
+pub use deadline::DeadlineKeeper;
 pub use desired::DesiredState;
 use error::map_err;
 pub use error::{DataplaneError, Result};
 use vip_common::{
-    map_names as names, Backend, Counter, FlowKey, FlowTarget, IpKey, MacKey, Reason, ServiceInfo,
-    ServiceKey, Settings, VipInfo, DEFAULT_MAX_FLOWS, DEFAULT_RING_SIZE, MAX_SERVICES,
-    PROGRAM_NAME,
+    map_names as names, ring_chunks, Backend, Counter, FlowGuard, FlowKey, FlowTarget, IpKey,
+    MacKey, Reason, RingChunk, ServiceInfo, ServiceKey, Stats, VipInfo, DEFAULT_MAX_FLOWS,
+    DEFAULT_RING_SIZE, MAX_SERVICES, PROGRAM_NAME,
 };
 
 /// Sizes chosen at load time.
@@ -45,15 +47,16 @@ pub const MAX_RING_SIZE: u32 = 1 << 20;
 pub struct Dataplane {
     ebpf: Ebpf,
     ring_size: u32,
-    settings: Array<MapData, Settings>,
+    settings: deadline::SharedSettings,
     vips: HashMap<MapData, IpKey, VipInfo>,
     services: HashMap<MapData, ServiceKey, ServiceInfo>,
-    ring: Array<MapData, u32>,
+    ring: Array<MapData, RingChunk>,
     backends: Array<MapData, Backend>,
     peer_macs: HashMap<MapData, MacKey, u32>,
     flows: HashMap<MapData, FlowKey, FlowTarget>,
-    reason_counters: PerCpuArray<MapData, Counter>,
-    backend_counters: PerCpuArray<MapData, Counter>,
+    stats: PerCpuArray<MapData, Stats>,
+    flow_guard: PerCpuArray<MapData, FlowGuard>,
+    conflicts: RingBuf<MapData>,
     /// What each service's active ring holds, to skip rewriting unchanged tables.
     published: std::collections::BTreeMap<ServiceKey, (ServiceInfo, Vec<u32>)>,
     /// The last state written, to skip unchanged maps on the steady tick.
@@ -122,7 +125,7 @@ impl Dataplane {
         };
         let mut loader = EbpfLoader::new();
         loader
-            .map_max_entries(names::RING, MAX_SERVICES * 2 * ring_size)
+            .map_max_entries(names::RING, MAX_SERVICES * 2 * ring_chunks(ring_size))
             .map_max_entries(names::FLOWS, max_flows);
         for (name, path) in &paths {
             loader.map_pin_path(name, path.as_path());
@@ -132,15 +135,16 @@ impl Dataplane {
         program.load().map_err(program_error)?;
         let dataplane = Self {
             ring_size,
-            settings: take(&mut ebpf, names::SETTINGS)?,
+            settings: deadline::shared(take(&mut ebpf, names::SETTINGS)?),
             vips: take(&mut ebpf, names::VIPS)?,
             services: take(&mut ebpf, names::SERVICES)?,
             ring: take(&mut ebpf, names::RING)?,
             backends: take(&mut ebpf, names::BACKENDS)?,
             peer_macs: take(&mut ebpf, names::PEER_MACS)?,
             flows: take(&mut ebpf, names::FLOWS)?,
-            reason_counters: take(&mut ebpf, names::REASON_COUNTERS)?,
-            backend_counters: take(&mut ebpf, names::BACKEND_COUNTERS)?,
+            stats: take(&mut ebpf, names::STATS)?,
+            flow_guard: take(&mut ebpf, names::FLOW_GUARD)?,
+            conflicts: take(&mut ebpf, names::CONFLICTS)?,
             published: Default::default(),
             applied: None,
             pin_dir: pins,
@@ -177,6 +181,11 @@ impl Dataplane {
         self.applied.as_ref().map(|d| &d.services)
     }
 
+    /// A handle that refreshes the announce deadline independently of `apply`.
+    pub fn deadline_keeper(&self) -> DeadlineKeeper {
+        DeadlineKeeper::new(self.settings.clone())
+    }
+
     pub fn ring_size(&self) -> u32 {
         self.ring_size
     }
@@ -193,22 +202,71 @@ impl Dataplane {
             .map_err(program_error)
     }
 
+    /// Every counter summed over all CPUs.
+    pub fn stats_totals(&self) -> Result<Stats> {
+        let values = self.stats.get(&0, 0).map_err(map_err(names::STATS))?;
+        Ok(stats_sum(&values))
+    }
+
     /// Totals over all CPUs of every reason counter.
     pub fn reason_totals(&self) -> Result<Vec<(Reason, Counter)>> {
+        let totals = self.stats_totals()?;
         Reason::ALL
             .iter()
-            .map(|&reason| Ok((reason, sum(&self.reason_counters, reason as u32)?)))
+            .map(|&reason| Ok((reason, totals.reasons[reason as usize])))
             .collect()
     }
 
     /// Totals over all CPUs of one backend's counter.
     pub fn backend_total(&self, id: u32) -> Result<Counter> {
-        sum(&self.backend_counters, id)
+        let totals = self.stats_totals()?;
+        Ok(totals
+            .backends
+            .get(id as usize)
+            .copied()
+            .unwrap_or_default())
     }
 
     /// The backend the flow table holds for a flow, if any.
     pub fn flow(&self, key: &FlowKey) -> Option<u32> {
         self.flows.get(key, 0).ok().map(|t| t.backend_id)
+    }
+
+    /// The new-pin guard's counts summed over all CPUs (the token fields are summed too).
+    pub fn flow_guard_totals(&self) -> Result<FlowGuard> {
+        let values = self
+            .flow_guard
+            .get(&0, 0)
+            .map_err(map_err(names::FLOW_GUARD))?;
+        Ok(values
+            .iter()
+            .fold(FlowGuard::default(), |acc, g| FlowGuard {
+                tokens: acc.tokens + g.tokens,
+                credited_ns: acc.credited_ns.max(g.credited_ns),
+                pinned: acc.pinned + g.pinned,
+                refused: acc.refused + g.refused,
+                stale: acc.stale + g.stale,
+                expired: acc.expired + g.expired,
+            }))
+    }
+
+    /// Frames the program copied because a foreign host claimed a VIP it announces,
+    /// oldest first; each is returned once.
+    pub fn take_conflict_frames(&mut self) -> Vec<Vec<u8>> {
+        let mut frames = Vec::new();
+        while let Some(item) = self.conflicts.next() {
+            frames.push(item.to_vec());
+        }
+        frames
+    }
+
+    /// Removes one flow entry; `Ok(false)` if there was none.
+    pub fn remove_flow(&mut self, key: &FlowKey) -> Result<bool> {
+        match self.flows.remove(key) {
+            Ok(()) => Ok(true),
+            Err(aya::maps::MapError::KeyNotFound) => Ok(false),
+            Err(e) => Err(map_err(names::FLOWS)(e)),
+        }
     }
 
     pub fn clear_flows(&mut self) -> Result<()> {
@@ -243,12 +301,18 @@ pub(super) fn program_error(source: aya::programs::ProgramError) -> DataplaneErr
     }
 }
 
-fn sum(map: &PerCpuArray<MapData, Counter>, index: u32) -> Result<Counter> {
-    let values = map
-        .get(&index, 0)
-        .map_err(map_err(names::REASON_COUNTERS))?;
-    Ok(values.iter().fold(Counter::default(), |acc, c| Counter {
-        packets: acc.packets + c.packets,
-        bytes: acc.bytes + c.bytes,
-    }))
+/// Every counter summed over all CPUs.
+pub fn stats_sum(values: &[Stats]) -> Stats {
+    let mut total = Stats::default();
+    for cpu in values {
+        for (sum, c) in total.reasons.iter_mut().zip(&cpu.reasons) {
+            sum.packets += c.packets;
+            sum.bytes += c.bytes;
+        }
+        for (sum, c) in total.backends.iter_mut().zip(&cpu.backends) {
+            sum.packets += c.packets;
+            sum.bytes += c.bytes;
+        }
+    }
+    total
 }

@@ -30,9 +30,9 @@ fn remove_dir(dir: &Path) -> Result<()> {
 }
 
 /// Bumped whenever a map's layout changes: pins of another layout are never adopted.
-pub const PIN_LAYOUT_VERSION: u32 = 1;
+pub const PIN_LAYOUT_VERSION: u32 = 4;
 
-pub const PINNED_MAPS: [&str; 9] = [
+pub const PINNED_MAPS: [&str; 10] = [
     names::SETTINGS,
     names::VIPS,
     names::SERVICES,
@@ -40,8 +40,9 @@ pub const PINNED_MAPS: [&str; 9] = [
     names::BACKENDS,
     names::PEER_MACS,
     names::FLOWS,
-    names::REASON_COUNTERS,
-    names::BACKEND_COUNTERS,
+    names::STATS,
+    names::FLOW_GUARD,
+    names::CONFLICTS,
 ];
 /// File name of the pinned XDP link in the pin directory.
 pub const LINK_PIN: &str = "link";

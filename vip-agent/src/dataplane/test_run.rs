@@ -1,8 +1,8 @@
 //! BPF_PROG_TEST_RUN access for the packet tests and `cargo xtask bench-xdp`.
 use aya::programs::{TestRun, TestRunOptions, Xdp};
-use vip_common::PROGRAM_NAME;
+use vip_common::{map_names as names, FlowKey, FlowTarget, PROGRAM_NAME};
 
-use super::{program_error, program_missing, Dataplane, Result};
+use super::{error::map_err, program_error, program_missing, Dataplane, Result};
 
 impl Dataplane {
     /// Runs the program once on `frame` (BPF_PROG_TEST_RUN) and returns the action and the
@@ -35,7 +35,25 @@ impl Dataplane {
         Ok(result.duration)
     }
 
-    fn program_ref(&self) -> Result<&Xdp> {
+    /// Writes the flow-table entry of `key`, as the program or a peer's pin does.
+    pub fn pin_flow(&mut self, key: &FlowKey, target: FlowTarget) -> Result<()> {
+        self.flows
+            .insert(key, target, 0)
+            .map_err(map_err(names::FLOWS))
+    }
+
+    /// Every flow-table entry.
+    pub fn flow_entries(&self) -> Vec<(FlowKey, FlowTarget)> {
+        self.flows.iter().filter_map(|e| e.ok()).collect()
+    }
+
+    /// The whole flow-table entry of `key`, if any.
+    pub fn flow_target(&self, key: &FlowKey) -> Option<FlowTarget> {
+        self.flows.get(key, 0).ok()
+    }
+
+    /// The loaded program, for callers that time it themselves.
+    pub fn program_ref(&self) -> Result<&Xdp> {
         let program = self
             .ebpf
             .program(PROGRAM_NAME)

@@ -1,6 +1,7 @@
 //! The acquire/renew/release loop.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Instant;
 
 use k8s_openapi::api::coordination::v1::Lease;
@@ -14,7 +15,7 @@ use tracing::{debug, info, warn};
 use super::failure::FailureKind;
 use super::lease::{holder_identity, new_lease, whole_seconds, with_record, ElectionRecord};
 use super::observation::LeaseView;
-use super::{ElectionConfig, ElectionError, Leadership};
+use super::{ElectionConfig, ElectionError, ElectionObserver, Leadership};
 
 /// Write attempts per round; the second follows a re-read after a conflict.
 const WRITE_ATTEMPTS: usize = 2;
@@ -36,6 +37,7 @@ pub struct LeaderElector {
     throttled_until: Option<Instant>,
     /// The foreign holder we last warned about, to warn once per holder.
     warned_foreign: Option<String>,
+    observer: Option<Arc<dyn ElectionObserver>>,
 }
 
 /// A run of failed rounds, tracked only to log it sensibly.
@@ -70,7 +72,14 @@ impl LeaderElector {
             conflicts_this_round: 0,
             throttled_until: None,
             warned_foreign: None,
+            observer: None,
         })
+    }
+
+    /// Reports failed requests and fail-static changes to `observer` (the metrics).
+    pub fn with_observer(mut self, observer: Arc<dyn ElectionObserver>) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     pub fn subscribe(&self) -> watch::Receiver<Leadership> {
@@ -209,6 +218,21 @@ impl LeaderElector {
         operation: &'static str,
         call: impl Future<Output = Result<T, kube::Error>>,
     ) -> Result<T, ElectionError> {
+        let result = self.request_within_deadline(operation, call).await;
+        if let (Err(error), Some(observer)) = (&result, &self.observer) {
+            // A lost write race (409) is how contention works, not a failure.
+            if let Some(failure) = error.api_failure().filter(|_| !error.is_conflict()) {
+                observer.api_failed(&failure);
+            }
+        }
+        result
+    }
+
+    async fn request_within_deadline<T>(
+        &self,
+        operation: &'static str,
+        call: impl Future<Output = Result<T, kube::Error>>,
+    ) -> Result<T, ElectionError> {
         match tokio::time::timeout(self.config.renew_deadline, call).await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(source)) => Err(ElectionError::LeaseRequest {
@@ -229,6 +253,9 @@ impl LeaderElector {
         if let Some(outage) = self.outage.take() {
             let lasted = outage.since.elapsed();
             info!(lease = %self.lease_path, ?lasted, "lease API reachable again");
+            if let Some(observer) = &self.observer {
+                observer.fail_static(false);
+            }
         }
         let Some(observation) = self.view.current() else {
             return;
@@ -259,7 +286,11 @@ impl LeaderElector {
             }
         };
         if refused {
-            self.outage = None;
+            if self.outage.take().is_some() {
+                if let Some(observer) = &self.observer {
+                    observer.fail_static(false);
+                }
+            }
             self.throttled_until = None;
             self.step_down(error);
             return;
@@ -293,6 +324,9 @@ impl LeaderElector {
                 since: Instant::now(),
                 past_renew_deadline: false,
             });
+            if let Some(observer) = &self.observer {
+                observer.fail_static(true);
+            }
             return;
         };
         let lasted = outage.since.elapsed();

@@ -24,6 +24,7 @@
 //! written by another program (kube-vip writes the bare node name) is told apart: it is
 //! never renewed or taken over unless `take_over_foreign` says so.
 
+mod api_failure;
 mod elector;
 mod failure;
 mod lease;
@@ -38,6 +39,7 @@ use kube::config::{InClusterError, KubeConfigOptions, Kubeconfig, KubeconfigErro
 use kube::{Client, Config};
 use thiserror::Error;
 
+pub use api_failure::{ApiErrorClass, ApiFailure, ElectionObserver};
 pub use elector::LeaderElector;
 pub use lease::HOLDER_SUFFIX;
 

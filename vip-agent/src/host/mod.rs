@@ -17,6 +17,7 @@
 //! a backend's MAC address for the data plane and [`is_local_address`] lets the
 //! agent recognise the local node among the backends.
 
+pub mod bond;
 mod multicast;
 mod neighbour;
 mod netlink;

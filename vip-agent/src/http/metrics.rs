@@ -18,7 +18,7 @@ use prometheus::{
     Registry,
 };
 
-use super::HttpError;
+use super::{HttpError, OpsMetrics};
 
 /// Buckets for probe durations, from a LAN round trip to a slow TLS handshake.
 const HEALTH_CHECK_BUCKETS: &[f64] = &[
@@ -39,9 +39,12 @@ pub struct Metrics {
     backend_packets_total: IntCounterVec,
     backend_bytes_total: IntCounterVec,
     xdp_verdicts_total: IntCounterVec,
+    flow_pin_events_total: IntCounterVec,
     pub reconcile_total: IntCounter,
     pub maglev_rebuilds_total: IntCounter,
     pub health_check_duration_seconds: Histogram,
+    /// Build, election, API error and process metrics.
+    pub ops: OpsMetrics,
 }
 
 impl Metrics {
@@ -69,7 +72,7 @@ impl Metrics {
             )?,
             arp_conflicts_total: counter(
                 "vip_arp_conflicts_total",
-                "ARP replies for the virtual IP seen from another MAC address",
+                "ARP or neighbour advertisements from another MAC claiming a virtual IP this node announces",
             )?,
             backend_healthy: IntGaugeVec::new(
                 Opts::new(
@@ -94,6 +97,11 @@ impl Metrics {
                 "XDP program verdicts summed over all CPUs, by reason",
                 &["reason"],
             )?,
+            flow_pin_events_total: counter_vec(
+                "vip_flow_pin_events_total",
+                "Flow-table pin events summed over all CPUs: pinned (a miss pinned), refused (the new-pin guard had no token), stale (a pin to a slot now holding another server or none), expired (an idle UDP pin)",
+                &["event"],
+            )?,
             reconcile_total: counter(
                 "vip_reconcile_total",
                 "Completed reconciliations of the data plane with the desired state",
@@ -110,13 +118,14 @@ impl Metrics {
                 .buckets(HEALTH_CHECK_BUCKETS.to_vec()),
             )
             .map_err(create_error("vip_health_check_duration_seconds"))?,
+            ops: OpsMetrics::new()?,
         };
         metrics.register_all(registry)?;
         Ok(metrics)
     }
 
     fn register_all(&self, registry: &Registry) -> Result<(), HttpError> {
-        let collectors: [Box<dyn Collector>; 12] = [
+        let collectors: [Box<dyn Collector>; 13] = [
             Box::new(self.is_leader.clone()),
             Box::new(self.leader_transitions_total.clone()),
             Box::new(self.last_failover_seconds.clone()),
@@ -126,6 +135,7 @@ impl Metrics {
             Box::new(self.backend_packets_total.clone()),
             Box::new(self.backend_bytes_total.clone()),
             Box::new(self.xdp_verdicts_total.clone()),
+            Box::new(self.flow_pin_events_total.clone()),
             Box::new(self.reconcile_total.clone()),
             Box::new(self.maglev_rebuilds_total.clone()),
             Box::new(self.health_check_duration_seconds.clone()),
@@ -140,7 +150,7 @@ impl Metrics {
                 .register(collector)
                 .map_err(|source| HttpError::Metric { name, source })?;
         }
-        Ok(())
+        self.ops.register(registry)
     }
 
     pub fn set_backend_healthy(&self, backend: IpAddr, healthy: bool) {
@@ -162,6 +172,21 @@ impl Metrics {
     /// Sets the count of one XDP verdict reason to its total over all CPUs.
     pub fn set_xdp_verdict_total(&self, reason: &str, total: u64) {
         set_counter_total(&self.xdp_verdicts_total.with_label_values(&[reason]), total);
+    }
+
+    /// Sets the flow-pin event counters to the totals read from eBPF.
+    pub fn set_flow_pins(&self, guard: &vip_common::FlowGuard) {
+        for (event, total) in [
+            ("pinned", guard.pinned),
+            ("refused", guard.refused),
+            ("stale", guard.stale),
+            ("expired", guard.expired),
+        ] {
+            set_counter_total(
+                &self.flow_pin_events_total.with_label_values(&[event]),
+                total,
+            );
+        }
     }
 
     /// Drops every series of a backend that is no longer configured.

@@ -2,6 +2,7 @@
 //! `/livez` and `/readyz`.
 
 mod metrics;
+mod ops_metrics;
 #[cfg(test)]
 mod tests;
 
@@ -26,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 pub use metrics::Metrics;
+pub use ops_metrics::OpsMetrics;
 
 /// Slow clients must not hold connections forever.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -57,6 +59,7 @@ pub struct AgentStatus {
     last_heartbeat_ms: AtomicU64,
     liveness_timeout: Duration,
     data_plane_attached: AtomicBool,
+    election_running: AtomicBool,
     reconciled: AtomicBool,
 }
 
@@ -69,6 +72,7 @@ impl AgentStatus {
             last_heartbeat_ms: AtomicU64::new(0),
             liveness_timeout,
             data_plane_attached: AtomicBool::new(false),
+            election_running: AtomicBool::new(false),
             reconciled: AtomicBool::new(false),
         }
     }
@@ -81,6 +85,11 @@ impl AgentStatus {
 
     pub fn set_data_plane_attached(&self, attached: bool) {
         self.data_plane_attached.store(attached, Ordering::Relaxed);
+    }
+
+    /// Set once the leader election (or, without one, the fixed leadership) has started.
+    pub fn set_election_running(&self, running: bool) {
+        self.election_running.store(running, Ordering::Relaxed);
     }
 
     /// Records that a reconciliation completed; readiness needs at least one.
@@ -99,6 +108,9 @@ impl AgentStatus {
     pub fn readiness(&self) -> Result<(), &'static str> {
         if !self.data_plane_attached.load(Ordering::Relaxed) {
             return Err("data plane not attached");
+        }
+        if !self.election_running.load(Ordering::Relaxed) {
+            return Err("election not running");
         }
         if !self.reconciled.load(Ordering::Relaxed) {
             return Err("not reconciled yet");

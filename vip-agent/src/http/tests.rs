@@ -170,7 +170,7 @@ async fn livez_follows_the_heartbeat() {
 }
 
 #[tokio::test]
-async fn readyz_needs_an_attached_data_plane_and_a_reconcile() {
+async fn readyz_needs_an_attached_data_plane_a_running_election_and_a_reconcile() {
     let endpoint = TestEndpoint::start(LIMIT).await;
     let reply = endpoint.get("/readyz").await;
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
@@ -178,6 +178,11 @@ async fn readyz_needs_an_attached_data_plane_and_a_reconcile() {
     assert_eq!(reply.content_type, PLAIN_TEXT);
 
     endpoint.status.set_data_plane_attached(true);
+    let reply = endpoint.get("/readyz").await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(reply.body, "election not running\n");
+
+    endpoint.status.set_election_running(true);
     let reply = endpoint.get("/readyz").await;
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(reply.body, "not reconciled yet\n");
@@ -251,4 +256,43 @@ async fn serve_reports_an_address_in_use() {
         Err(HttpError::Bind { addr: failed, .. }) => assert_eq!(failed, addr),
         other => panic!("expected a bind error, got {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn metrics_carry_build_election_api_error_and_process_series() {
+    use crate::election::{ApiErrorClass, ApiFailure, ElectionObserver};
+    let endpoint = TestEndpoint::start(LIMIT).await;
+    let ops = &endpoint.metrics.ops;
+    ops.set_election("lease", Some("kube-system/vip-agent-lock"));
+    ops.fail_static(true);
+    let failure = ApiFailure {
+        operation: "update",
+        class: ApiErrorClass::ClientError,
+    };
+    ops.api_failed(&failure);
+    ops.api_failed(&failure);
+    let body = endpoint.get("/metrics").await.body;
+    let version = format!("version=\"{}\"", env!("CARGO_PKG_VERSION"));
+    let build_line = body
+        .lines()
+        .find(|line| line.starts_with("vip_build_info{"))
+        .unwrap_or_else(|| panic!("no vip_build_info in\n{body}"));
+    assert!(build_line.contains(&version), "{build_line}");
+    assert!(build_line.contains("xdp_sha256=\""), "{build_line}");
+    assert!(build_line.ends_with("} 1"), "{build_line}");
+    for line in [
+        "vip_election_info{lease=\"kube-system/vip-agent-lock\",mode=\"lease\"} 1",
+        "vip_fail_static 1",
+        "vip_kube_api_errors_total{class=\"4xx\",operation=\"update\"} 2",
+    ] {
+        assert!(body.lines().any(|l| l == line), "no {line:?} in\n{body}");
+    }
+    for process in [
+        "process_resident_memory_bytes ",
+        "process_open_fds ",
+        "process_cpu_seconds_total ",
+    ] {
+        assert!(body.contains(process), "no {process} in\n{body}");
+    }
+    endpoint.stop().await;
 }

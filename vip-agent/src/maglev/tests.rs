@@ -326,3 +326,25 @@ fn maglev_report() {
         assert!(median_micros < 50_000, "N={count}: build too slow");
     }
 }
+
+/// Golden tables from a second implementation (scripts/reference/flow_hash_maglev.py),
+/// not from this code: every node and every version must build the same table, so these
+/// values are a compatibility contract.
+#[test]
+fn table_matches_the_golden_reference() {
+    let three = backends(3);
+    let table = build(&three, 251, 7).unwrap();
+    let golden_first_40 = [
+        0, 2, 2, 1, 2, 0, 1, 0, 2, 0, 0, 2, 2, 0, 1, 2, 0, 1, 2, 0, 2, 1, 1, 0, 0, 1, 0, 2, 2, 1,
+        1, 0, 0, 1, 2, 0, 2, 1, 0, 2,
+    ];
+    assert_eq!(table[..40], golden_first_40);
+    let counts = slot_counts(&table);
+    assert_eq!((counts[&0], counts[&1], counts[&2]), (84, 84, 83));
+    let without_1 = build(&[three[0], three[2]], 251, 7).unwrap();
+    let golden_without_1 = [
+        0, 2, 2, 2, 2, 0, 0, 0, 2, 0, 0, 2, 2, 2, 0, 2, 0, 0, 2, 0, 2, 2, 0, 0, 0, 0, 0, 2, 2, 2,
+        2, 0, 0, 0, 2, 0, 2, 2, 0, 2,
+    ];
+    assert_eq!(without_1[..40], golden_without_1);
+}

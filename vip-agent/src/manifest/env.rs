@@ -6,7 +6,7 @@ use clap::ValueEnum;
 
 use super::ManifestError;
 use crate::config::settings::{self as s, Setting};
-use crate::config::{HealthArgs, LogArgs, RunArgs};
+use crate::config::{HealthArgs, LogArgs, PeerArgs, RunArgs};
 
 /// Each setting of `run` with its value as `VIP_*` text (lists comma-joined; `None` when
 /// unset), in the order of `RunArgs`. The destructuring has no `..`, so a new field
@@ -20,6 +20,7 @@ pub fn run_settings(run: &RunArgs) -> Result<Vec<(Setting, Option<String>)>, Man
         discover_backends,
         backend_port,
         election,
+        peers,
         lease_name,
         lease_namespace,
         lease_duration,
@@ -47,6 +48,14 @@ pub fn run_settings(run: &RunArgs) -> Result<Vec<(Setting, Option<String>)>, Man
         health_rise,
         health_fall,
     } = health;
+    let PeerArgs {
+        peer_port,
+        peer_interval,
+        peer_dead_after,
+        peer_key_file,
+        peer_insecure,
+        peer_address,
+    } = peers;
     let LogArgs {
         log_format,
         log_level,
@@ -61,6 +70,15 @@ pub fn run_settings(run: &RunArgs) -> Result<Vec<(Setting, Option<String>)>, Man
         (s::DISCOVER_BACKENDS, Some(discover_backends.to_string())),
         (s::BACKEND_PORT, text(backend_port)),
         (s::ELECTION, Some(value_name(election))),
+        (s::PEER_PORT, text(peer_port)),
+        (s::PEER_INTERVAL, text(peer_interval)),
+        (s::PEER_DEAD_AFTER, text(peer_dead_after)),
+        (
+            s::PEER_KEY_FILE,
+            optional_path(s::PEER_KEY_FILE, peer_key_file.as_deref())?,
+        ),
+        (s::PEER_INSECURE, Some(peer_insecure.to_string())),
+        (s::PEER_ADDRESS, peer_address.clone()),
         (s::LEASE_NAME, text(lease_name)),
         (s::LEASE_NAMESPACE, text(lease_namespace)),
         (s::LEASE_DURATION, text(lease_duration)),

@@ -36,7 +36,8 @@ pub fn objects(args: &ManifestArgs) -> Result<Vec<serde_json::Value>, ManifestEr
             ..Default::default()
         },
     )?];
-    if run.election == ElectionMode::Lease {
+    // The peer election mirrors its leader into the Lease too.
+    if run.election != ElectionMode::None {
         let namespace = Some(run.lease_namespace.as_str());
         let role = Role {
             metadata: meta(APP_NAME, namespace),

@@ -210,7 +210,12 @@ fn pod_spec(
 /// agent's own defaults do not give (the kubeadm kubeconfig; the service-account CA).
 fn effective_run_args(mode: Mode, run: &RunArgs) -> RunArgs {
     let mut run = run.clone();
-    let needs_api = run.election == ElectionMode::Lease || run.discover_backends;
+    let needs_api = run.election != ElectionMode::None || run.discover_backends;
+    let peers = run.election == ElectionMode::Peers;
+    if peers && !run.peers.peer_insecure && run.peers.peer_key_file.is_none() {
+        // Mounted read-only; k3s and RKE2 users pass their server CA key instead.
+        run.peers.peer_key_file = Some(crate::peers::auth::CLUSTER_CA_KEYS[0].into());
+    }
     match mode {
         Mode::StaticPod if needs_api && run.kubeconfig.is_none() => {
             run.kubeconfig = Some(KUBEADM_ADMIN_CONF.into());
@@ -229,6 +234,11 @@ fn host_files(run: &RunArgs) -> Vec<(&'static str, Setting, PathBuf)> {
     let mut files = Vec::new();
     if let Some(kubeconfig) = &run.kubeconfig {
         files.push(("kubeconfig", s::KUBECONFIG, kubeconfig.clone()));
+    }
+    if run.election == ElectionMode::Peers {
+        if let Some(key) = &run.peers.peer_key_file {
+            files.push(("peer-key", s::PEER_KEY_FILE, key.clone()));
+        }
     }
     let ca = match (&run.health.health_ca_file, run.health.health_insecure) {
         (_, true) => None,

@@ -4,10 +4,19 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use vip_common::{
-    Backend, IpKey, ServiceKey, Settings, ANNOUNCE_ON, BACKEND_ACTIVE, BACKEND_LOCAL, PROTO_TCP,
+    backend_tag, Backend, IpKey, ServiceKey, Settings, ANNOUNCE_ON, BACKEND_ACTIVE, BACKEND_LOCAL,
+    MAX_BOND_SLAVES, PROTO_TCP,
 };
 
 use crate::{dataplane::DesiredState, maglev};
+
+/// New-pin guard: each CPU may pin 20 000 new flows a second with bursts of 4096, so a
+/// flood of packets that miss the table churns at most that many pins while established
+/// flows keep theirs; after a failover the survivors re-pin within the burst.
+pub const PIN_INTERVAL_NS: u64 = 50_000;
+pub const PIN_BURST: u32 = 4096;
+/// UDP pins idle this long are decided again (Linux conntrack's UDP timeout).
+pub const UDP_IDLE_NS: u64 = 30_000_000_000;
 
 /// What does not change while the agent runs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -17,6 +26,8 @@ pub struct NodeConfig {
     pub ring_size: u32,
     pub hash_seed: u32,
     pub ifindex: u32,
+    /// Bond slaves of `ifindex` (empty unless it is a bond).
+    pub bond_slaves: Vec<u32>,
     pub mac: [u8; 6],
 }
 
@@ -62,6 +73,10 @@ pub fn desired_state(
     config: &NodeConfig,
     observed: &Observed,
 ) -> Result<DesiredState, ReconcileError> {
+    let mut bond_slaves = [0; MAX_BOND_SLAVES];
+    for (slot, &slave) in bond_slaves.iter_mut().zip(&config.bond_slaves) {
+        *slot = slave;
+    }
     let settings = Settings {
         announce_deadline_ns: observed.announce_deadline_ns,
         ifindex: config.ifindex,
@@ -69,6 +84,10 @@ pub fn desired_state(
         hash_seed: config.hash_seed,
         ring_size: config.ring_size,
         mac: config.mac,
+        pin_interval_ns: PIN_INTERVAL_NS,
+        pin_burst: PIN_BURST,
+        udp_idle_ns: UDP_IDLE_NS,
+        bond_slaves,
         ..Default::default()
     };
     let mut backends = BTreeMap::new();
@@ -98,6 +117,8 @@ pub fn desired_state(
                 addr: ip_key(ip),
                 mac,
                 flags,
+                tag: backend_tag(&ip_key(ip)),
+                _pad: 0,
             },
         );
     }

@@ -12,6 +12,7 @@ fn config() -> NodeConfig {
         ring_size: 257,
         hash_seed: 3,
         ifindex: 4,
+        bond_slaves: vec![5, 6],
         mac: MAC,
     }
 }

@@ -8,13 +8,17 @@ use std::path::{Path, PathBuf};
 
 use aya::maps::{Array, HashMap, Map, MapData, PerCpuArray};
 use vip_common::{
-    map_names as names, Backend, Counter, IpKey, Reason, ServiceInfo, ServiceKey, Settings,
-    VipInfo, ANNOUNCE_ON, BACKEND_ACTIVE, BACKEND_LOCAL, MAX_BACKENDS, PROTO_TCP,
+    map_names as names, ring_chunks, Backend, IpKey, Reason, RingChunk, ServiceInfo, ServiceKey,
+    Settings, Stats, VipInfo, ANNOUNCE_ON, BACKEND_ACTIVE, BACKEND_LOCAL, MAX_BACKENDS, PROTO_TCP,
+    RING_CHUNK_SLOTS,
 };
 
 pub use render::{json, text};
 
-use crate::{agent::clock::monotonic_ns, dataplane::ip_addr};
+use crate::{
+    agent::clock::monotonic_ns,
+    dataplane::{ip_addr, stats_sum},
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StatusError {
@@ -39,6 +43,9 @@ pub struct Status {
     pub vips: Vec<IpAddr>,
     pub services: Vec<ServiceStatus>,
     pub verdicts: Vec<VerdictCount>,
+    /// The peer election as the agent last wrote it; `None` in other election modes or
+    /// when the agent is not running.
+    pub election: Option<crate::peers::status::StoredView>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -98,27 +105,18 @@ fn open<T: TryFrom<Map, Error = aya::maps::MapError>>(
     T::try_from(map).map_err(map_err)
 }
 
-fn total(map: &PerCpuArray<MapData, Counter>, index: u32) -> Counter {
-    map.get(&index, 0).map_or_else(
-        |_| Counter::default(),
-        |values| {
-            values.iter().fold(Counter::default(), |a, c| Counter {
-                packets: a.packets + c.packets,
-                bytes: a.bytes + c.bytes,
-            })
-        },
-    )
-}
-
 pub fn read(base: &Path) -> Result<Status, StatusError> {
     let dir = find_pin_dir(base)?;
     let settings: Array<MapData, Settings> = open(&dir, names::SETTINGS)?;
     let vips: HashMap<MapData, IpKey, VipInfo> = open(&dir, names::VIPS)?;
     let services: HashMap<MapData, ServiceKey, ServiceInfo> = open(&dir, names::SERVICES)?;
-    let ring: Array<MapData, u32> = open(&dir, names::RING)?;
+    let ring: Array<MapData, RingChunk> = open(&dir, names::RING)?;
     let backends: Array<MapData, Backend> = open(&dir, names::BACKENDS)?;
-    let reasons: PerCpuArray<MapData, Counter> = open(&dir, names::REASON_COUNTERS)?;
-    let backend_counters: PerCpuArray<MapData, Counter> = open(&dir, names::BACKEND_COUNTERS)?;
+    let stats: PerCpuArray<MapData, Stats> = open(&dir, names::STATS)?;
+    let stats = stats
+        .get(&0, 0)
+        .map(|values| stats_sum(&values))
+        .unwrap_or_default();
 
     let s = settings.get(&0, 0).unwrap_or_default();
     let known: BTreeMap<u32, Backend> = (0..MAX_BACKENDS)
@@ -127,17 +125,21 @@ pub fn read(base: &Path) -> Result<Status, StatusError> {
         .collect();
     let mut service_list = Vec::new();
     for (key, info) in services.iter().filter_map(|e| e.ok()) {
-        let base = info.ring_base(s.ring_size);
+        let base = info.ring_base(ring_chunks(s.ring_size));
         let mut slots: BTreeMap<u32, u32> = BTreeMap::new();
-        for slot in 0..s.ring_size {
-            if let Ok(id) = ring.get(&(base + slot), 0) {
-                *slots.entry(id).or_default() += 1;
+        for index in 0..ring_chunks(s.ring_size) {
+            if let Ok(chunk) = ring.get(&(base + index), 0) {
+                let first = index * RING_CHUNK_SLOTS;
+                let used = s.ring_size.saturating_sub(first).min(RING_CHUNK_SLOTS) as usize;
+                for &id in &chunk.slots[..used] {
+                    *slots.entry(id).or_default() += 1;
+                }
             }
         }
         let backends = known
             .iter()
             .map(|(&id, b)| {
-                let c = total(&backend_counters, id);
+                let c = stats.backends.get(id as usize).copied().unwrap_or_default();
                 BackendStatus {
                     id,
                     address: ip_addr(&b.addr),
@@ -167,7 +169,7 @@ pub fn read(base: &Path) -> Result<Status, StatusError> {
     let verdicts = Reason::ALL
         .iter()
         .map(|&r| {
-            let c = total(&reasons, r as u32);
+            let c = stats.reasons[r as usize];
             VerdictCount {
                 reason: r.label(),
                 packets: c.packets,
@@ -186,5 +188,9 @@ pub fn read(base: &Path) -> Result<Status, StatusError> {
         vips: vip_list,
         services: service_list,
         verdicts,
+        election: crate::peers::status::read_view(&crate::peers::status::view_path(
+            Path::new(crate::agent::HOST_RECORD_DIR),
+            base,
+        )),
     })
 }

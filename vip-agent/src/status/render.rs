@@ -57,6 +57,10 @@ pub fn text(status: &Status) -> String {
             );
         }
     }
+    if let Some(election) = &status.election {
+        out.push('\n');
+        out.push_str(&crate::peers::status::text(election));
+    }
     let _ = writeln!(out, "\nXDP verdicts {:>29} {:>14}", "packets", "bytes");
     for v in &status.verdicts {
         let _ = writeln!(out, "  {:<32} {:>9} {:>14}", v.reason, v.packets, v.bytes);

@@ -3,8 +3,8 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use vip_common::{
-    hash::flow_hash, Backend, Counter, IpKey, Reason, ServiceKey, Settings, ANNOUNCE_ON,
-    BACKEND_ACTIVE, BACKEND_LOCAL, PROTO_TCP, PROTO_UDP,
+    Backend, Counter, IpKey, Reason, ServiceKey, Settings, ANNOUNCE_ON, BACKEND_ACTIVE,
+    BACKEND_LOCAL, PROTO_TCP, PROTO_UDP,
 };
 
 use super::frames::Mac;
@@ -31,8 +31,17 @@ pub const BACKENDS: [(Ipv4Addr, Mac); 3] = [
 /// A small prime keeps the fixture fast; the agent's default is 65537.
 pub const RING_SIZE: u32 = 251;
 pub const SEED: u32 = 7;
+/// Client ports whose new flow lands on backend 0, 1 and 2 of the default (full) ring:
+/// golden values from a second implementation of the flow hash and of Maglev
+/// (scripts/reference/flow_hash_maglev.py), never from the code under test. The tests
+/// that use them are a compatibility contract: a change breaks failover between versions.
+pub const TCP4_PORTS: [u16; 3] = [30001, 30002, 30000];
+pub const UDP4_PORTS: [u16; 3] = [30005, 30001, 30000];
+pub const TCP6_PORTS: [u16; 3] = [30004, 30000, 30002];
 /// The ifindex of `lo`, which BPF_PROG_TEST_RUN reports as the ingress interface.
 pub const TEST_IFINDEX: u32 = 1;
+/// UDP pins of the fixture live 30 s unless a test shortens it; the new-pin guard is off.
+pub const FIXTURE_UDP_IDLE_NS: u64 = 30_000_000_000;
 
 pub struct Fixture {
     pub dataplane: Dataplane,
@@ -79,6 +88,7 @@ impl Fixture {
                 hash_seed: SEED,
                 ring_size: RING_SIZE,
                 mac: OUR_MAC,
+                udp_idle_ns: FIXTURE_UDP_IDLE_NS,
                 ..Default::default()
             },
             ..Default::default()
@@ -97,6 +107,7 @@ impl Fixture {
                     addr: ip_key((*ip).into()),
                     mac: *mac,
                     flags,
+                    ..Default::default()
                 },
             );
             if id != 0 {
@@ -134,25 +145,6 @@ impl Fixture {
             .map(|((reason, _), _)| *reason)
             .collect();
         Ok((action, out, counted))
-    }
-
-    /// The backend Maglev picks for a client tuple with the current tables.
-    pub fn maglev_pick(
-        &self,
-        client: IpAddr,
-        client_port: u16,
-        proto: u8,
-        service: &ServiceKey,
-    ) -> u32 {
-        let hash = flow_hash(&ip_key(client), client_port, SERVICE_PORT, proto, SEED);
-        self.desired.services[service][(hash % RING_SIZE) as usize]
-    }
-
-    /// A client port whose new flow lands on `backend`.
-    pub fn port_for(&self, client: IpAddr, proto: u8, service: &ServiceKey, backend: u32) -> u16 {
-        (30000..u16::MAX)
-            .find(|&port| self.maglev_pick(client, port, proto, service) == backend)
-            .expect("some port hashes to every backend")
     }
 
     pub fn backend_counter(&self, id: u32) -> Result<Counter> {

@@ -53,14 +53,9 @@ pub fn config(args: LabArgs, detached: bool) -> anyhow::Result<LabConfig> {
 pub fn describe(lab: &Lab) {
     let s = &lab.config.agent;
     println!(
-        "VIP {VIP4}:6443 on {} nodes; Lease {}, renew {}, retry {}; health every {} (fall {}, rise {})",
+        "VIP {VIP4}:6443 on {} nodes; agents run with `{}` (every other setting at its default)",
         lab.nodes(),
-        s.lease_duration,
-        s.renew_deadline,
-        s.retry_period,
-        s.health_interval,
-        s.health_fall,
-        s.health_rise
+        s.describe()
     );
     for node in &lab.topology().nodes {
         println!(

@@ -32,13 +32,24 @@ fn minimal_command_line_gets_documented_defaults() {
         service_ports: vec![6443],
         backend_port: 6443,
         backends: BackendSource::Static(vec![ip("192.0.2.1"), ip("192.0.2.2")]),
-        election: Election::Lease(LeaseConfig {
-            name: "vip-agent-lock".into(),
-            namespace: "kube-system".into(),
-            lease_duration: Duration::from_secs(5),
-            renew_deadline: Duration::from_secs(3),
-            retry_period: Duration::from_secs(1),
-            take_over_foreign: false,
+        election: Election::Peers(PeerConfig {
+            port: 6464,
+            interval: Duration::from_millis(50),
+            dead_after_intervals: 3,
+            key: crate::peers::KeySource::FirstOf(vec![
+                "/etc/kubernetes/pki/ca.key".into(),
+                "/var/lib/rancher/k3s/server/tls/server-ca.key".into(),
+                "/var/lib/rancher/rke2/server/tls/server-ca.key".into(),
+            ]),
+            address: None,
+            mirror: LeaseConfig {
+                name: "vip-agent-lock".into(),
+                namespace: "kube-system".into(),
+                lease_duration: Duration::from_secs(5),
+                renew_deadline: Duration::from_secs(3),
+                retry_period: Duration::from_secs(1),
+                take_over_foreign: false,
+            },
         }),
         kubeconfig: None,
         node_name: "node-a".into(),
@@ -284,6 +295,7 @@ fn status_and_manifest_parse_into_their_structs() {
         "registry.example/vip-agent:1",
         "--interface",
         "eth0",
+        "--from-env",
     ];
     let manifest = parse(
         &args,
@@ -302,4 +314,37 @@ fn status_and_manifest_parse_into_their_structs() {
     assert_eq!(manifest.run.interface.as_deref(), Some("eth0"));
     assert_eq!(manifest.run.address, vec!["192.0.2.10"]);
     assert!(parse(&["manifest", "deployment"], &BTreeMap::new()).is_err());
+}
+
+#[test]
+fn manifest_ignores_the_shells_variables_without_from_env() {
+    let env = env_map(&[
+        ("port", "8080"),
+        ("VIP_NAMESPACE", "vip"),
+        ("VIP_HEALTH_INSECURE", "true"),
+    ]);
+    let args = ["manifest", "pod", "--interface", "eth0"];
+    let parsed = parse(&args, &env).unwrap();
+    assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+    let CliCommand::Manifest(manifest) = parsed.cli.command else {
+        panic!("not manifest")
+    };
+    assert_eq!(manifest.namespace, "kube-system");
+    assert_eq!(manifest.run.port, vec!["6443"]);
+    assert!(!manifest.run.health.health_insecure);
+
+    let CliCommand::Manifest(manifest) = parse(&[&args[..], &["--from-env"]].concat(), &env)
+        .unwrap()
+        .cli
+        .command
+    else {
+        panic!("not manifest")
+    };
+    assert_eq!(manifest.namespace, "vip");
+    assert_eq!(manifest.run.port, vec!["8080"]);
+    assert!(manifest.run.health.health_insecure);
+
+    // `run` keeps reading its environment as before.
+    let run = run_args(&["run"], &env);
+    assert_eq!(run.port, vec!["8080"]);
 }

@@ -69,6 +69,14 @@ const ROWS: &[Row] = &[
     ("bad seed", "--hash-seed seed", Some(("InvalidNumber", "--hash-seed"))),
     ("bad metrics address", "--metrics-addr localhost", Some(("InvalidListenAddr", "--metrics-addr (VIP_METRICS_ADDR, kube-vip prometheus_server)"))),
     ("relative bpffs dir", "--bpffs-dir bpf", Some(("RelativePath", "--bpffs-dir"))),
+    ("peer settings", "--peer-port 7000 --peer-interval 100ms --peer-dead-after 5 --peer-address 192.0.2.1", None),
+    ("peer key file", "--peer-key-file /etc/vip/peer.key", None),
+    ("insecure peers", "--peer-insecure", None),
+    ("peer key file and insecure", "--peer-key-file /k --peer-insecure", Some(("Conflict", "--peer-insecure"))),
+    ("peer interval too short", "--peer-interval 5ms", Some(("DurationTooShort", "--peer-interval"))),
+    ("peer dead after 1", "--peer-dead-after 1", Some(("OutOfRange", "--peer-dead-after"))),
+    ("peer port 0", "--peer-port 0", Some(("InvalidPort", "--peer-port (VIP_PEER_PORT"))),
+    ("bad peer address", "--peer-address 10.0.0.300", Some(("InvalidAddress", "--peer-address"))),
 ];
 
 fn arguments(row_args: &str) -> Vec<&str> {

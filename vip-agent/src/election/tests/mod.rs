@@ -3,6 +3,7 @@
 //! period 0.2 s.
 
 mod election;
+mod observer;
 mod outage;
 mod ownership;
 mod record;

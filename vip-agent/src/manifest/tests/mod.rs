@@ -1,4 +1,5 @@
 //! Tests of the manifest generator; shared helpers here.
+mod compat;
 mod rbac;
 mod settings;
 mod workload;

@@ -42,14 +42,17 @@ fn env_holds_only_what_differs_from_the_defaults() {
             "VIP_BACKENDS",
             "VIP_HEALTH_CA_FILE",
             "VIP_INTERFACE",
-            "VIP_NODE_NAME"
+            "VIP_KEEP_FORWARDING_ON_EXIT",
+            "VIP_NODE_NAME",
+            "VIP_PEER_KEY_FILE"
         ]
     );
+    assert_eq!(env["VIP_KEEP_FORWARDING_ON_EXIT"], "true");
     assert_eq!(env["VIP_BACKENDS"], "192.0.2.11,192.0.2.12");
     assert_eq!(env["VIP_HEALTH_CA_FILE"], SERVICE_ACCOUNT_CA);
     let explicit_default = parse(&with_required(
         "daemonset",
-        &["--port", "6443", "--election", "lease"],
+        &["--port", "6443", "--election", "peers"],
     ));
     assert_eq!(
         non_default_env(&explicit_default.run).unwrap(),
@@ -111,6 +114,7 @@ fn env_round_trips_through_run() {
     };
     let mut expected = args.run.clone();
     expected.health.health_ca_file = Some(SERVICE_ACCOUNT_CA.into());
+    expected.peers.peer_key_file = Some("/etc/kubernetes/pki/ca.key".into());
     let node = || Ok("cp-1".to_owned());
     assert_eq!(
         run.to_run_config_with(node).unwrap(),
@@ -127,7 +131,15 @@ fn env_round_trips_through_run() {
         .iter()
         .map(|v| &v["hostPath"]["path"])
         .collect();
-    assert_eq!(paths, ["/sys/fs/bpf", "/run/vip-agent", "/run/vip-bpf"]);
+    assert_eq!(
+        paths,
+        [
+            "/sys/fs/bpf",
+            "/run/vip-agent",
+            "/run/vip-bpf",
+            "/etc/kubernetes/pki/ca.key"
+        ]
+    );
 }
 
 #[test]

@@ -63,6 +63,7 @@ fn daemonset_has_the_required_fields() {
         json!([
             {"name": "bpffs", "hostPath": {"path": "/sys/fs/bpf", "type": "DirectoryOrCreate"}},
             {"name": "host-record", "hostPath": {"path": "/run/vip-agent", "type": "DirectoryOrCreate"}},
+            {"name": "peer-key", "hostPath": {"path": "/etc/kubernetes/pki/ca.key", "type": "File"}},
         ])
     );
     assert_eq!(
@@ -70,6 +71,7 @@ fn daemonset_has_the_required_fields() {
         json!([
             {"name": "bpffs", "mountPath": "/sys/fs/bpf", "readOnly": false, "mountPropagation": "HostToContainer"},
             {"name": "host-record", "mountPath": "/run/vip-agent", "readOnly": false},
+            {"name": "peer-key", "mountPath": "/etc/kubernetes/pki/ca.key", "readOnly": true},
         ])
     );
 }

@@ -1,0 +1,4 @@
+mod decision;
+mod mirror;
+mod receive;
+mod wire;
