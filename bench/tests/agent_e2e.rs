@@ -32,7 +32,7 @@ fn exactly_one_node_answers_arp_and_requests_spread() {
         [node_name(leader)].into(),
         "only the leader answers ARP"
     );
-    assert_eq!(lab.lease_holder(), Some(node_name(leader)));
+    assert_eq!(lab.lease_holder(), Some(holder_of(leader)));
 
     let samples = lab.vip_requests("/version", 60, Duration::from_secs(1));
     let counts = spread(&samples);
@@ -92,7 +92,7 @@ fn sigterm_releases_the_lease_within_200ms() {
     let mut lab = start_lab();
     let leader = lab.leader();
     let event = lab.signal_agent(leader, Signal::SIGTERM).expect("SIGTERM");
-    let holder = wait_for_new_holder(&lab, &node_name(leader), event);
+    let holder = wait_for_new_holder(&lab, &holder_of(leader), event);
     let status = lab.wait_agent_exit(leader, Duration::from_secs(5));
     println!(
         "SIGTERM to {}: Lease moved to {holder:?}; agent exit {status:?}",
@@ -131,7 +131,7 @@ fn sigterm_handover(mut lab: TestLab) {
     );
     std::thread::sleep(Duration::from_millis(300));
     let event = lab.signal_agent(leader, Signal::SIGTERM).expect("SIGTERM");
-    let holder = wait_for_new_holder(&lab, &node_name(leader), event);
+    let holder = wait_for_new_holder(&lab, &holder_of(leader), event);
     std::thread::sleep(Duration::from_millis(1500));
     stop.cancel();
     let samples = lab.client().run(probes).expect("probe task");
@@ -159,6 +159,11 @@ fn sigterm_handover(mut lab: TestLab) {
         down <= Duration::from_millis(200),
         "planned handover took {down:?} as the client saw it; {still}"
     );
+}
+
+/// The Lease holder identity node `node`'s agent writes.
+fn holder_of(node: usize) -> String {
+    format!("{}/vip-agent", node_name(node))
 }
 
 /// When the Lease holder moves away from `old` (polled every 10 ms, at most 3 s).

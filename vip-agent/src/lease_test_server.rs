@@ -28,8 +28,11 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
+mod faults;
 pub mod nodes;
 mod store;
+
+pub use faults::InjectedFailure;
 
 use store::{key, Reply, Store};
 
@@ -120,6 +123,17 @@ impl LeaseTestServer {
     /// when the window ends (clients see timeouts, then resets).
     pub fn black_hole_for(&self, duration: Duration) {
         self.shared.store().black_hole_until = Some(Instant::now() + duration);
+    }
+
+    /// Answers requests as `failures` say (first match wins) until replaced; an empty
+    /// list serves everything again.
+    pub fn inject_failures(&self, failures: Vec<InjectedFailure>) {
+        self.shared.store().faults.set(failures);
+    }
+
+    /// Delays every answer by `latency` (zero: none).
+    pub fn set_latency(&self, latency: Duration) {
+        self.shared.store().faults.latency = latency;
     }
 
     /// Holds every create and update until [`Self::resume_writes`].
@@ -257,6 +271,10 @@ async fn handle(
     if let Some(until) = black_hole_until {
         tokio::time::sleep_until(until).await;
         return Err(LeaseTestServerError::BlackHoled);
+    }
+    let latency = shared.store().faults.latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
     }
     let (parts, body) = request.into_parts();
     let body = body

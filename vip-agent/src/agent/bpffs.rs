@@ -21,16 +21,28 @@ fn bpffs_mounts() -> Vec<String> {
         .collect()
 }
 
-/// Mounts bpffs at /sys/fs/bpf when `dir` is not below any bpffs mount.
-pub fn ensure_mounted(dir: &Path) -> Result<(), AgentError> {
+/// Whether `dir` can hold pins, without changing anything: it is below a bpffs mount,
+/// or below /sys/fs/bpf where [`ensure_mounted`] mounts one. `Ok(true)`: already mounted.
+pub fn check(dir: &Path) -> Result<bool, String> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(format!("{} exists and is not a directory", dir.display()));
+    }
     if bpffs_mounts().iter().any(|m| dir.starts_with(m)) {
-        return Ok(());
+        return Ok(true);
     }
     if !dir.starts_with(DEFAULT_MOUNT) {
-        return Err(AgentError::Bpffs(format!(
+        return Err(format!(
             "{} is not on a bpffs mount; mount one (mount -t bpf bpf {DEFAULT_MOUNT}) or use a directory below it",
             dir.display()
-        )));
+        ));
+    }
+    Ok(false)
+}
+
+/// Mounts bpffs at /sys/fs/bpf when `dir` is not below any bpffs mount.
+pub fn ensure_mounted(dir: &Path) -> Result<(), AgentError> {
+    if check(dir).map_err(AgentError::Bpffs)? {
+        return Ok(());
     }
     mount(
         Some("bpf"),

@@ -14,10 +14,11 @@ use vip_common::{Backend, BACKEND_ACTIVE, BACKEND_LOCAL};
 use super::{
     backends::{Location, Locations},
     clock::monotonic_ns,
+    takeover,
 };
 use crate::{
     announce::{detect_conflict, AnnounceStats, MacAddr},
-    dataplane::Dataplane,
+    dataplane::{layouts::PinnedDataplane, Dataplane},
     health::{BackendHealth, HealthMap},
     host::HostSetup,
     http::{AgentStatus, Metrics},
@@ -52,6 +53,9 @@ pub struct ControlLoop {
     /// Health thresholds, to tell when the checker's view of a backend is settled.
     pub rise: u32,
     pub fall: u32,
+    /// Another pin layout's link forwards on the interface until this agent's maps
+    /// hold its settled view (see [`takeover`]).
+    pub pending_takeover: Option<PinnedDataplane>,
 }
 
 impl ControlLoop {
@@ -107,7 +111,10 @@ impl ControlLoop {
                     &adopted_at_start,
                 ),
             };
-            place_loopback_vips(host, loopback_vips_wanted(&observed)).await;
+            // While another layout's program still forwards, its flows count on the VIPs
+            // being on lo; this agent's own view of its API server is not settled yet.
+            let vips_on_lo = loopback_vips_wanted(&observed) || self.pending_takeover.is_some();
+            place_loopback_vips(host, vips_on_lo).await;
             match desired_state(&self.node, &observed) {
                 Ok(desired) => {
                     let rings_changed = self.dataplane.applied_rings() != Some(&desired.services);
@@ -117,6 +124,17 @@ impl ControlLoop {
                                 self.metrics.maglev_rebuilds_total.inc();
                             }
                             self.status.mark_reconciled();
+                            let settled = takeover::view_settled(
+                                &listed,
+                                &inputs.health.borrow(),
+                                self.rise,
+                                self.fall,
+                            );
+                            takeover::complete_when_settled(
+                                &mut self.dataplane,
+                                &mut self.pending_takeover,
+                                settled,
+                            );
                         }
                         Err(e) => error!(error = %e, "writing the XDP maps failed"),
                     }

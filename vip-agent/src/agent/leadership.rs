@@ -39,6 +39,7 @@ pub fn start(
             lease_duration: lease.lease_duration,
             renew_deadline: lease.renew_deadline,
             retry_period: lease.retry_period,
+            take_over_foreign: lease.take_over_foreign,
         },
     )?
     .with_observer(observer);

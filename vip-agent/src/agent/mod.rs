@@ -7,24 +7,23 @@ pub mod cleanup;
 pub mod clock;
 mod control;
 mod discovery;
+pub mod kernel;
 mod leadership;
 mod peer_election;
+pub mod preflight;
+mod start;
+mod takeover;
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use prometheus::Registry;
-use tokio::{sync::watch, task::JoinSet};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::{
-    announce::{AnnounceSchedule, Announcer, InterfaceSelector, InterfaceSender, MacAddr},
-    config::{BackendSource, HealthCheckConfig, RunConfig, XdpMode},
-    dataplane::{pin_dir, Attachment, Dataplane, LoadOptions, LINK_PIN},
-    health::{HealthChecker, HealthSettings, HealthState, TlsVerification},
+    config::{RunConfig, XdpMode},
+    dataplane::{
+        layouts::pinned_dataplanes, pin_dir, Attachment, Dataplane, LoadOptions, LINK_PIN,
+    },
+    health::{HealthSettings, HealthState, ProbeCredentials},
     host::{HostConfig, HostRecord, HostSetup, Netlink},
-    http::{self, AgentStatus, Metrics},
     reconcile::NodeConfig,
 };
 pub use backends::format_mac;
@@ -71,9 +70,40 @@ pub enum AgentError {
     Peers(#[from] crate::peers::PeerError),
     #[error("installing the signal handler: {0}")]
     Signal(std::io::Error),
+    #[error(transparent)]
+    Preflight(#[from] preflight::PreflightError),
+}
+
+impl AgentError {
+    /// The process exit status: 64 (`EX_USAGE`) for what preflight rejects, before any
+    /// change to the host; 1 for failures after it (already undone).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Preflight(_) => crate::config::EXIT_USAGE as u8,
+            _ => 1,
+        }
+    }
+}
+
+/// What a failed start leaves behind.
+enum Leave {
+    /// Everything this start did is undone: XDP, pins, record, host changes.
+    Nothing,
+    /// A predecessor's data plane was adopted: it keeps forwarding, and its pins and the
+    /// host record stay for the next agent or `vip-agent cleanup`.
+    AdoptedDataplane,
 }
 
 pub async fn run(config: RunConfig) -> Result<(), AgentError> {
+    run_on_kernel(config, &kernel::RunningKernel).await
+}
+
+/// [`run`] with the kernel release source injected.
+pub async fn run_on_kernel(
+    config: RunConfig,
+    kernel: &dyn kernel::KernelRelease,
+) -> Result<(), AgentError> {
+    let checked = preflight::check(&config, kernel).await?;
     let shutdown = CancellationToken::new();
     spawn_signal_handler(shutdown.clone())?;
     // No key, no start: checked before anything on the host changes.
@@ -92,14 +122,14 @@ pub async fn run(config: RunConfig) -> Result<(), AgentError> {
         },
     )
     .await?;
-    // After a crash, the new agent owns what its predecessor changed on the host.
-    let pins = pin_dir(&config.bpffs_dir, &load_options(&config));
-    if pins.join(LINK_PIN).exists() {
+    // After a crash or an upgrade, the new agent owns what its predecessor changed on
+    // the host, whatever the predecessor's pin layout.
+    if !pinned_dataplanes(&config.bpffs_dir).is_empty() {
         if let Some(record) = HostRecord::load(&host_record_path(&config.bpffs_dir)) {
             host.inherit(&record, &config.vips).await?;
         }
     }
-    let result = run_on_host(&config, &mut host, peer_key, shutdown).await;
+    let result = run_on_host(&config, checked, &mut host, peer_key, shutdown).await;
     match result {
         Ok(dataplane) if config.keep_forwarding_on_exit => {
             // The pinned link and maps keep forwarding with the last tables; a restarted
@@ -110,153 +140,132 @@ pub async fn run(config: RunConfig) -> Result<(), AgentError> {
         Ok(dataplane) => {
             dataplane.unpin_all().map_err(Box::new)?;
             let _ = std::fs::remove_file(host_record_path(&config.bpffs_dir));
+            // Only when empty: the directory may hold another agent's pins.
+            let _ = std::fs::remove_dir(&config.bpffs_dir);
             drop(dataplane);
             host.cleanup().await?;
             info!("XDP detached and host changes undone");
             Ok(())
         }
-        Err(e) => {
+        Err((e, Leave::AdoptedDataplane)) => {
+            warn!("start failed after adopting the running data plane: leaving it forwarding");
+            Err(e)
+        }
+        Err((e, Leave::Nothing)) => {
             if let Err(cleanup) = host.cleanup().await {
                 warn!(error = %cleanup, "undoing host changes after a failure");
             }
+            let _ = std::fs::remove_dir(&config.bpffs_dir);
             Err(e)
+        }
+    }
+}
+
+fn leave_on_load_failure(adopting: bool) -> Leave {
+    match adopting {
+        true => Leave::AdoptedDataplane,
+        false => Leave::Nothing,
+    }
+}
+
+/// Loads the program (adopting pinned maps) and attaches it (adopting a pinned link).
+fn load_and_attach(
+    config: &RunConfig,
+    host: &HostSetup,
+) -> Result<(Dataplane, Attachment), (AgentError, Leave)> {
+    let interface = host.interface();
+    bpffs::ensure_mounted(&config.bpffs_dir).map_err(|e| (e, Leave::Nothing))?;
+    // A predecessor's data plane (any layout) keeps forwarding if this start fails.
+    let adopting = !pinned_dataplanes(&config.bpffs_dir).is_empty();
+    let leave = leave_on_load_failure(adopting);
+    let own_pins_existed = pin_dir(&config.bpffs_dir, &load_options(config))
+        .join(LINK_PIN)
+        .exists();
+    let mut dataplane = Dataplane::load_pinned(load_options(config), Some(&config.bpffs_dir))
+        .map_err(|e| {
+            (
+                AgentError::from(Box::new(e)),
+                leave_on_load_failure(adopting),
+            )
+        })?;
+    let record_path = host_record_path(&config.bpffs_dir);
+    if let Err(e) = host.record().save(&record_path) {
+        if !own_pins_existed {
+            let _ = dataplane.unpin_all();
+        }
+        return Err((e.into(), leave));
+    }
+    let name = &interface.name;
+    match attach(&mut dataplane, name, interface.index, config.xdp_mode) {
+        Ok(attachment) => {
+            info!(?attachment, pins = ?dataplane.pinned_at(), "XDP program on {name}");
+            Ok((dataplane, attachment))
+        }
+        Err(e) if adopting => {
+            if !own_pins_existed {
+                let _ = dataplane.unpin_all();
+            }
+            Err((e, Leave::AdoptedDataplane))
+        }
+        Err(e) => {
+            let _ = dataplane.unpin_all();
+            let _ = std::fs::remove_file(&record_path);
+            Err((e, Leave::Nothing))
         }
     }
 }
 
 async fn run_on_host(
     config: &RunConfig,
+    checked: preflight::Checked,
     host: &mut HostSetup,
     peer_key: Option<crate::peers::PeerKey>,
     shutdown: CancellationToken,
-) -> Result<Dataplane, AgentError> {
+) -> Result<Dataplane, (AgentError, Leave)> {
+    let (dataplane, attachment) = load_and_attach(config, host)?;
     let interface = host.interface().clone();
-    bpffs::ensure_mounted(&config.bpffs_dir)?;
-    let mut dataplane =
-        Dataplane::load_pinned(load_options(config), Some(&config.bpffs_dir)).map_err(Box::new)?;
-    host.record().save(&host_record_path(&config.bpffs_dir))?;
-    match attach(&mut dataplane, &interface.name, config.xdp_mode) {
-        Ok(attachment) => {
-            info!(?attachment, pins = ?dataplane.pinned_at(), "XDP program on {}", interface.name)
+    let prepared = async {
+        let bond_slaves = crate::host::bond::slave_ifindexes(
+            std::path::Path::new(crate::host::bond::SYS_CLASS_NET),
+            &interface.name,
+        )?;
+        let started = start::start_tasks(
+            config,
+            checked,
+            peer_key,
+            &dataplane,
+            host,
+            shutdown.clone(),
+        )
+        .await?;
+        Ok::<_, AgentError>((bond_slaves, started))
+    }
+    .await;
+    let (bond_slaves, started) = match prepared {
+        Ok(prepared) => prepared,
+        Err(e) if attachment == Attachment::Adopted => return Err((e, Leave::AdoptedDataplane)),
+        Err(e) if matches!(attachment, Attachment::Pending(_)) => {
+            // Our fresh pins go; the predecessor keeps forwarding.
+            let _ = dataplane.unpin_all();
+            return Err((e, Leave::AdoptedDataplane));
         }
         Err(e) => {
-            let _ = dataplane.unpin_all();
-            return Err(e);
-        }
-    }
-
-    let registry = Registry::new();
-    let metrics = Metrics::register(&registry)?;
-    let status = Arc::new(AgentStatus::new(Duration::from_secs(10)));
-    status.set_data_plane_attached(true);
-    let mut tasks = JoinSet::new();
-    if let Some(addr) = config.metrics_addr {
-        let listener = http::bind(addr).await?;
-        tasks.spawn(http::serve_listener(
-            listener,
-            registry.clone(),
-            Arc::clone(&status),
-            shutdown.clone(),
-        ));
-    }
-
-    let needs_api = matches!(config.backends, BackendSource::DiscoverControlPlaneNodes)
-        || matches!(config.election, crate::config::Election::Lease(_));
-    let client = match needs_api {
-        true => Some(crate::election::client_from(config.kubeconfig.as_deref()).await?),
-        false => peer_election::optional_client(config).await,
-    };
-    let remembered_peers = crate::peers::membership::remembered_path(&config.bpffs_dir);
-    let (backends_tx, backends_rx) = match (&config.backends, &client) {
-        (BackendSource::Static(list), _) => watch::channel(list.clone()),
-        (BackendSource::DiscoverControlPlaneNodes, Some(client)) => {
-            // Until the API answers, the peers this node knew before it restarted.
-            let remembered = crate::peers::membership::load_remembered(&remembered_peers)
-                .map(|set| set.into_iter().collect())
-                .unwrap_or_default();
-            let (tx, rx) = watch::channel(remembered);
-            tasks.spawn(discovery::discover(
-                client.clone(),
-                tx.clone(),
-                shutdown.clone(),
-            ));
-            (tx, rx)
-        }
-        (BackendSource::DiscoverControlPlaneNodes, None) => {
-            unreachable!("discovery always builds a client")
+            // Removing the pins detaches the link this start created.
+            if let Err(unpin) = dataplane.unpin_all() {
+                warn!(error = %unpin, "removing the pins after a failed start");
+            }
+            let _ = std::fs::remove_file(host_record_path(&config.bpffs_dir));
+            return Err((e, Leave::Nothing));
         }
     };
-    let histogram = metrics.health_check_duration_seconds.clone();
-    let checker = HealthChecker::new(health_settings(&config.health, config.backend_port))?
-        .with_probe_observer(move |report| histogram.observe(report.latency.as_secs_f64()));
-    let health = checker.subscribe();
-    tasks.spawn(checker.run(backends_rx.clone(), shutdown.clone()));
-
-    let (locations_tx, locations) = watch::channel(Default::default());
-    tasks.spawn(backends::track(
-        Netlink::connect()?,
-        interface.index,
-        backends_rx.clone(),
-        locations_tx,
-        shutdown.clone(),
-    ));
-
-    let observer = Arc::new(metrics.ops.clone());
-    let (leader, ring_down) = match (&config.election, peer_key) {
-        (crate::config::Election::Peers(peers), Some(key)) => {
-            let election = peer_election::Election {
-                config,
-                peers,
-                key,
-                interface: &interface,
-                netlink: host.netlink(),
-                remembered: remembered_peers,
-            };
-            let outputs = election
-                .start(
-                    backends_rx.clone(),
-                    client,
-                    &registry,
-                    &mut tasks,
-                    shutdown.clone(),
-                )
-                .await?;
-            (outputs.leader, outputs.ring_down)
-        }
-        _ => {
-            let leader = leadership::start(config, client, &mut tasks, observer, shutdown.clone())?;
-            (
-                leader,
-                peer_election::nobody_down(&mut tasks, shutdown.clone()),
-            )
-        }
-    };
-    tasks.spawn(dataplane.deadline_keeper().run(
-        leader.clone(),
-        control::ANNOUNCE_LEASE,
-        control::DEADLINE_REFRESH,
-        clock::monotonic_ns,
-        shutdown.clone(),
-    ));
-    match &config.election {
-        crate::config::Election::Lease(lease) => (metrics.ops).set_election(
-            "lease",
-            Some(&format!("{}/{}", lease.namespace, lease.name)),
-        ),
-        crate::config::Election::Peers(_) => metrics.ops.set_election("peers", None),
-        crate::config::Election::None => metrics.ops.set_election("none", None),
-    }
-    status.set_election_running(true);
-
-    let sender = InterfaceSender::open(&InterfaceSelector::Index(interface.index))?;
-    let schedule = AnnounceSchedule {
-        refresh_interval: Some(config.garp_interval),
-        ..Default::default()
-    };
-    let announcer = Announcer::new(sender, MacAddr(interface.mac), &config.vips, schedule);
-    let announce_stats = announcer.stats();
-    tasks.spawn(announcer.run(leader.clone(), shutdown.clone()));
-
+    let start::Started {
+        mut tasks,
+        metrics,
+        status,
+        announce_stats,
+        inputs,
+        backends_tx,
+    } = started;
     let control = control::ControlLoop {
         dataplane,
         node: NodeConfig {
@@ -265,10 +274,7 @@ async fn run_on_host(
             ring_size: config.maglev_size,
             hash_seed: config.hash_seed,
             ifindex: interface.index,
-            bond_slaves: crate::host::bond::slave_ifindexes(
-                std::path::Path::new(crate::host::bond::SYS_CLASS_NET),
-                &interface.name,
-            )?,
+            bond_slaves,
             mac: interface.mac,
         },
         metrics,
@@ -276,15 +282,12 @@ async fn run_on_host(
         announce_stats,
         rise: config.health.rise,
         fall: config.health.fall,
+        pending_takeover: match attachment {
+            Attachment::Pending(predecessor) => Some(predecessor),
+            Attachment::Adopted | Attachment::Attached => None,
+        },
     };
     info!(interface = %interface.name, vips = ?config.vips, "vip-agent running");
-    let inputs = control::Inputs {
-        leader,
-        backends: backends_rx,
-        health,
-        locations,
-        ring_down,
-    };
     let dataplane = control.run(inputs, host, shutdown.clone()).await;
     // Stop announcing at once; the elector releases its lease while the tasks wind down.
     drop(backends_tx);
@@ -295,11 +298,12 @@ async fn run_on_host(
 fn attach(
     dataplane: &mut Dataplane,
     interface: &str,
+    ifindex: u32,
     mode: XdpMode,
 ) -> Result<Attachment, AgentError> {
     use aya::programs::XdpMode as Aya;
     let attempt = |d: &mut Dataplane, aya: Aya, name: &'static str| {
-        d.attach_pinned(interface, aya)
+        d.attach_pinned(interface, ifindex, aya)
             .map_err(|source| AgentError::Attach {
                 interface: interface.to_owned(),
                 mode: name,
@@ -323,20 +327,17 @@ fn load_options(config: &RunConfig) -> LoadOptions {
     }
 }
 
-fn health_settings(config: &HealthCheckConfig, port: u16) -> HealthSettings {
-    let defaults = HealthSettings::default();
+fn health_settings(config: &RunConfig, credentials: ProbeCredentials) -> HealthSettings {
+    let health = &config.health;
     HealthSettings {
-        path: config.path.clone(),
-        port,
-        tls: match (&config.ca_file, config.insecure) {
-            (_, true) => TlsVerification::InsecureSkipVerify,
-            (Some(ca), false) => TlsVerification::CaFile(ca.clone()),
-            (None, false) => defaults.tls,
-        },
-        timeout: config.timeout,
-        interval: config.interval,
-        rise: config.rise,
-        fall: config.fall,
+        credentials,
+        path: health.path.clone(),
+        port: config.backend_port,
+        tls: preflight::probe_tls(config),
+        timeout: health.timeout,
+        interval: health.interval,
+        rise: health.rise,
+        fall: health.fall,
         initial_state: HealthState::Unhealthy,
     }
 }

@@ -90,7 +90,9 @@ pub struct RunArgs {
           default_value = s::DEFAULT_LEASE_DURATION)]
     pub lease_duration: String,
 
-    /// How long the leader keeps retrying renewal before it steps down.
+    /// Time limit of one Lease acquire/renew round. A leader whose renewal the API
+    /// refuses (4xx) steps down; while the API cannot be reached (timeouts, connection
+    /// errors, 5xx) it keeps the VIPs (fail-static).
     #[arg(long = s::RENEW_DEADLINE.long, env = s::RENEW_DEADLINE.env, value_name = "DURATION",
           default_value = s::DEFAULT_RENEW_DEADLINE)]
     pub renew_deadline: String,
@@ -99,6 +101,12 @@ pub struct RunArgs {
     #[arg(long = s::RETRY_PERIOD.long, env = s::RETRY_PERIOD.env, value_name = "DURATION",
           default_value = s::DEFAULT_RETRY_PERIOD)]
     pub retry_period: String,
+
+    /// Take over an expired Lease record another program wrote (a holder identity
+    /// without the "/vip-agent" suffix, such as kube-vip's bare node name).
+    #[arg(long = s::LEASE_TAKE_OVER_FOREIGN.long, env = s::LEASE_TAKE_OVER_FOREIGN.env,
+          value_parser = BoolishValueParser::new())]
+    pub lease_take_over_foreign: bool,
 
     /// Kubeconfig file; the in-cluster service account is used when absent.
     #[arg(long = s::KUBECONFIG.long, env = s::KUBECONFIG.env, value_name = "FILE")]

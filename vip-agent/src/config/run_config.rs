@@ -95,6 +95,8 @@ pub struct LeaseConfig {
     pub lease_duration: Duration,
     pub renew_deadline: Duration,
     pub retry_period: Duration,
+    /// Take over expired records another program wrote.
+    pub take_over_foreign: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -44,6 +44,8 @@ pub const LEASE_NAMESPACE: Setting = setting("lease-namespace", "VIP_LEASE_NAMES
 pub const LEASE_DURATION: Setting = setting("lease-duration", "VIP_LEASE_DURATION");
 pub const RENEW_DEADLINE: Setting = setting("renew-deadline", "VIP_RENEW_DEADLINE");
 pub const RETRY_PERIOD: Setting = setting("retry-period", "VIP_RETRY_PERIOD");
+pub const LEASE_TAKE_OVER_FOREIGN: Setting =
+    setting("lease-take-over-foreign", "VIP_LEASE_TAKE_OVER_FOREIGN");
 pub const KUBECONFIG: Setting = setting("kubeconfig", "VIP_KUBECONFIG");
 pub const NODE_NAME: Setting = setting("node-name", "VIP_NODE_NAME");
 pub const METRICS_ADDR: Setting = setting("metrics-addr", "VIP_METRICS_ADDR");

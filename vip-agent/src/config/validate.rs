@@ -192,6 +192,7 @@ impl RunArgs {
             lease_duration,
             renew_deadline,
             retry_period,
+            take_over_foreign: self.lease_take_over_foreign,
         };
         match self.election {
             ElectionMode::Peers => self.peer_config(lease).map(Election::Peers),

@@ -51,6 +51,11 @@ pub enum DataplaneError {
         path: std::path::PathBuf,
         source: aya::programs::links::LinkError,
     },
+    #[error("pinned XDP link {path}: {reason}")]
+    LinkInfo {
+        path: std::path::PathBuf,
+        reason: String,
+    },
     #[error("the data plane was loaded without a pin directory")]
     NotPinned,
     #[error("backend id {id} is out of range (limit {limit})")]

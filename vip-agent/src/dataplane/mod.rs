@@ -3,6 +3,7 @@ mod apply;
 mod deadline;
 mod desired;
 mod error;
+pub mod layouts;
 pub mod object;
 mod pin;
 mod test_run;

@@ -12,7 +12,8 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-use super::lease::{new_lease, whole_seconds, with_record, ElectionRecord};
+use super::failure::FailureKind;
+use super::lease::{holder_identity, new_lease, whole_seconds, with_record, ElectionRecord};
 use super::observation::LeaseView;
 use super::{ElectionConfig, ElectionError, ElectionObserver, Leadership};
 
@@ -28,6 +29,14 @@ pub struct LeaderElector {
     leadership: watch::Sender<Leadership>,
     view: LeaseView,
     outage: Option<ApiOutage>,
+    /// The `holderIdentity` this elector writes (node name and suffix).
+    holder: String,
+    /// Write races lost in the current round.
+    conflicts_this_round: usize,
+    /// After a 429: the role is kept until then, and the next round waits for it.
+    throttled_until: Option<Instant>,
+    /// The foreign holder we last warned about, to warn once per holder.
+    warned_foreign: Option<String>,
     observer: Option<Arc<dyn ElectionObserver>>,
 }
 
@@ -42,22 +51,27 @@ struct ApiOutage {
 enum Round {
     Leading,
     Following,
-    /// Lost every write race this round; decide on the next one.
-    Contended,
 }
 
 impl LeaderElector {
     pub fn new(client: Client, config: ElectionConfig) -> Result<Self, ElectionError> {
         config.validate()?;
         let (leadership, _) = watch::channel(Leadership::initial());
+        // A holder back from the same outage renews within one round and one period.
+        let recovery_grace = config.renew_deadline + config.retry_period;
+        let holder = holder_identity(&config.identity);
         Ok(Self {
             api: Api::namespaced(client, &config.namespace),
             lease_duration_seconds: whole_seconds(config.lease_duration),
             lease_path: format!("{}/{}", config.namespace, config.lease_name),
             config,
             leadership,
-            view: LeaseView::default(),
+            view: LeaseView::new(recovery_grace),
             outage: None,
+            holder,
+            conflicts_this_round: 0,
+            throttled_until: None,
+            warned_foreign: None,
             observer: None,
         })
     }
@@ -74,29 +88,51 @@ impl LeaderElector {
 
     /// Contends until `shutdown` fires, then releases the lease if held.
     pub async fn run(mut self, shutdown: CancellationToken) {
-        let identity = &self.config.identity;
+        let identity = &self.holder;
         info!(lease = %self.lease_path, %identity, "starting leader election");
         while !shutdown.is_cancelled() {
-            // A round is bounded by the request time limit, so it is not
-            // raced against shutdown: a dropped write could leave us holding
-            // the lease without knowing it, and then we would not release it.
-            match self.try_acquire_or_renew().await {
+            // A round is bounded by the renew deadline, so it is not raced against
+            // shutdown: a write dropped then could leave us holding the lease without
+            // knowing it, and then we would not release it.
+            match self.bounded_round().await {
                 Ok(round) => self.on_round(round),
                 Err(error) => self.on_failure(&error),
             }
+            let pause = self
+                .throttled_until
+                .map(|until| until.saturating_duration_since(Instant::now()))
+                .filter(|wait| *wait > self.config.retry_period)
+                .unwrap_or(self.config.retry_period);
             tokio::select! {
                 () = shutdown.cancelled() => break,
-                () = tokio::time::sleep(self.config.retry_period) => {}
+                () = tokio::time::sleep(pause) => {}
             }
         }
         self.release_if_leading().await;
+    }
+
+    /// One round, cut at the renew deadline (what `--renew-deadline` promises).
+    async fn bounded_round(&mut self) -> Result<Round, ElectionError> {
+        self.conflicts_this_round = 0;
+        let deadline = self.config.renew_deadline;
+        match tokio::time::timeout(deadline, self.try_acquire_or_renew()).await {
+            Ok(result) => result,
+            Err(_elapsed) => {
+                self.view.read_failed();
+                Err(ElectionError::RoundTimeout {
+                    lease: self.lease_path.clone(),
+                    timeout: deadline,
+                    refused: self.conflicts_this_round > 0,
+                })
+            }
+        }
     }
 
     async fn try_acquire_or_renew(&mut self) -> Result<Round, ElectionError> {
         for _ in 0..WRITE_ATTEMPTS {
             let Some(current) = self.read().await? else {
                 let record = ElectionRecord::first(
-                    &self.config.identity,
+                    &self.holder,
                     self.lease_duration_seconds,
                     Timestamp::now(),
                 );
@@ -107,23 +143,28 @@ impl LeaderElector {
                 {
                     Ok(created) => return Ok(self.observe_own_write(created)),
                     // 409 AlreadyExists: another candidate created it first.
-                    Err(error) if error.is_conflict() => continue,
+                    Err(error) if error.is_conflict() => {
+                        self.conflicts_this_round += 1;
+                        continue;
+                    }
                     Err(error) => return Err(error),
                 }
             };
             let observation = self.view.record(current);
             let record = &observation.record;
+            if record.is_foreign() && !self.config.take_over_foreign {
+                let holder = record.holder.clone();
+                self.warn_foreign(holder);
+                return Ok(Round::Following);
+            }
             if record.holder.is_some()
-                && !record.is_held_by(&self.config.identity)
+                && !record.is_held_by(&self.holder)
                 && !observation.expired(Instant::now())
             {
                 return Ok(Round::Following);
             }
-            let claimed = record.claimed_by(
-                &self.config.identity,
-                self.lease_duration_seconds,
-                Timestamp::now(),
-            );
+            let claimed =
+                record.claimed_by(&self.holder, self.lease_duration_seconds, Timestamp::now());
             let lease = with_record(&observation.lease, &claimed);
             match self
                 .request(
@@ -135,20 +176,35 @@ impl LeaderElector {
             {
                 Ok(updated) => return Ok(self.observe_own_write(updated)),
                 // 409 Conflict: the resourceVersion moved on; re-read.
-                Err(error) if error.is_conflict() => continue,
+                Err(error) if error.is_conflict() => {
+                    self.conflicts_this_round += 1;
+                    continue;
+                }
                 Err(error) => return Err(error),
             }
         }
-        Ok(Round::Contended)
+        Err(ElectionError::Contended {
+            lease: self.lease_path.clone(),
+        })
     }
 
     async fn read(&mut self) -> Result<Option<Lease>, ElectionError> {
         let get = self.api.get_opt(&self.config.lease_name);
         let result = self.request("read", get).await;
         if result.is_err() {
-            self.view.interrupt();
+            self.view.read_failed();
         }
         result
+    }
+
+    fn warn_foreign(&mut self, holder: Option<String>) {
+        if self.warned_foreign != holder {
+            warn!(lease = %self.lease_path, ?holder,
+                "the lease is held by another program (not a vip-agent holder identity); \
+                 not taking it over: use another --lease-name, or \
+                 --lease-take-over-foreign to take it over once it expires");
+            self.warned_foreign = holder;
+        }
     }
 
     fn observe_own_write(&mut self, lease: Lease) -> Round {
@@ -193,6 +249,7 @@ impl LeaderElector {
     }
 
     fn on_round(&mut self, round: Round) {
+        self.throttled_until = None;
         if let Some(outage) = self.outage.take() {
             let lasted = outage.since.elapsed();
             info!(lease = %self.lease_path, ?lasted, "lease API reachable again");
@@ -208,14 +265,55 @@ impl LeaderElector {
         match round {
             Round::Leading => self.publish(true, holder, transitions),
             Round::Following => self.publish(false, holder, transitions),
-            Round::Contended => {
-                debug!(lease = %self.lease_path, "lost the write race; retrying next period")
-            }
         }
     }
 
-    /// Fail-static: whatever went wrong, the published state stays as it was.
+    /// Fail-static while the API is unreachable; a refusal ends leadership.
     fn on_failure(&mut self, error: &ElectionError) {
+        let refused = match error.kind() {
+            FailureKind::Unreachable => false,
+            FailureKind::Refused => true,
+            FailureKind::Throttled { retry_after } => {
+                let now = Instant::now();
+                match self.throttled_until {
+                    // Throttled again once the wait the server asked for is over.
+                    Some(until) => until <= now,
+                    None => {
+                        self.throttled_until = Some(now + retry_after);
+                        false
+                    }
+                }
+            }
+        };
+        if refused {
+            if self.outage.take().is_some() {
+                if let Some(observer) = &self.observer {
+                    observer.fail_static(false);
+                }
+            }
+            self.throttled_until = None;
+            self.step_down(error);
+            return;
+        }
+        self.keep_role(error);
+    }
+
+    fn step_down(&mut self, error: &ElectionError) {
+        let is_leader = self.leadership.borrow().is_leader;
+        if is_leader {
+            warn!(lease = %self.lease_path, %error,
+                "the API refused the renewal: this node can no longer prove it holds \
+                 the lease; stepping down");
+        } else {
+            debug!(lease = %self.lease_path, %error, "the API refused the round");
+        }
+        let observation = self.view.current();
+        let holder = observation.and_then(|observation| observation.record.holder.clone());
+        let transitions = observation.map(|observation| observation.record.transitions);
+        self.publish(false, holder, transitions);
+    }
+
+    fn keep_role(&mut self, error: &ElectionError) {
         let is_leader = self.leadership.borrow().is_leader;
         let lease = &self.lease_path;
         let Some(outage) = &mut self.outage else {
@@ -275,7 +373,7 @@ impl LeaderElector {
             let Some(observation) = self.view.current() else {
                 break;
             };
-            if !observation.record.is_held_by(&self.config.identity) {
+            if !observation.record.is_held_by(&self.holder) {
                 break;
             }
             let released = with_record(

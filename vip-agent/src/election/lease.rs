@@ -6,6 +6,15 @@ use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use k8s_openapi::jiff::Timestamp;
 
+/// Ends every `holderIdentity` this program writes: `node-a/vip-agent`. A slash
+/// cannot occur in a node name, so kube-vip's bare node name never looks like ours.
+pub const HOLDER_SUFFIX: &str = "/vip-agent";
+
+/// The `holderIdentity` the agent on `node` writes.
+pub(super) fn holder_identity(node: &str) -> String {
+    format!("{node}{HOLDER_SUFFIX}")
+}
+
 /// client-go's `LeaderElectionRecord`, as stored in a Lease spec.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct ElectionRecord {
@@ -31,6 +40,13 @@ impl ElectionRecord {
 
     pub fn is_held_by(&self, identity: &str) -> bool {
         self.holder.as_deref() == Some(identity)
+    }
+
+    /// Held by something other than a vip-agent: another program's record.
+    pub fn is_foreign(&self) -> bool {
+        self.holder
+            .as_deref()
+            .is_some_and(|holder| !holder.ends_with(HOLDER_SUFFIX))
     }
 
     /// The record a brand-new lease starts with (client-go: no transition yet).

@@ -5,19 +5,28 @@
 //! `leaseTransitions`), so `kubectl get lease` shows the holder exactly as it
 //! does for kube-vip and the control-plane components.
 //!
-//! One deliberate difference from client-go: the elector is FAIL-STATIC. A
-//! client-go leader steps down when it cannot renew within the renew deadline;
-//! ours keeps leadership while the API server is unreachable (connect errors,
-//! 5xx, timeouts) and only steps down once a *successful* read shows another
-//! holder. The VIP protects the API server itself, so an API outage is exactly
-//! when the VIP must keep being announced. A split brain is harmless in this
-//! product because every node forwards the VIP traffic identically.
-//! Likewise a follower that cannot reach the API stays a follower, and after an
-//! outage it restarts its expiry clock, so a live leader is not pre-empted
-//! merely because nobody could renew during the outage.
+//! One deliberate difference from client-go: the elector is FAIL-STATIC while the API
+//! cannot be reached. A client-go leader steps down when it cannot renew within the
+//! renew deadline; ours keeps leadership through connection errors, timeouts and 5xx,
+//! because the VIP protects the API server itself, so an API outage is exactly when
+//! the VIP must keep being announced. A split brain is harmless in this product
+//! because every node forwards the VIP traffic identically.
+//!
+//! An API that answers and refuses is not an outage: on a 4xx (401, 403, 404, 422, a
+//! lost write race, or a 429 once its Retry-After has passed) this node can no longer
+//! prove it holds the Lease, and the leader steps down at once. One acquire/renew
+//! round (read, write, and a retry after a conflict) is bounded by the renew deadline.
+//!
+//! Expiry is judged as client-go does: from the last observed change of the record,
+//! on our monotonic clock; failed reads do not restart it.
+//!
+//! The holder identity is the node name with [`HOLDER_SUFFIX`], so that a record
+//! written by another program (kube-vip writes the bare node name) is told apart: it is
+//! never renewed or taken over unless `take_over_foreign` says so.
 
 mod api_failure;
 mod elector;
+mod failure;
 mod lease;
 mod observation;
 #[cfg(test)]
@@ -32,6 +41,7 @@ use thiserror::Error;
 
 pub use api_failure::{ApiErrorClass, ApiFailure, ElectionObserver};
 pub use elector::LeaderElector;
+pub use lease::HOLDER_SUFFIX;
 
 /// client-go refuses a renew deadline that is not above this multiple of the
 /// retry period, so that jittered retries still fit in one deadline.
@@ -69,6 +79,15 @@ pub enum ElectionError {
         #[source]
         source: kube::Error,
     },
+    #[error("lease {lease}: round not finished within the renew deadline {timeout:?}{}",
+        if *refused { " after a refusal" } else { "" })]
+    RoundTimeout {
+        lease: String,
+        timeout: Duration,
+        refused: bool,
+    },
+    #[error("lease {lease}: lost every write race of the round")]
+    Contended { lease: String },
     #[error("{operation} lease {lease}: no answer within {timeout:?}")]
     LeaseRequestTimeout {
         operation: &'static str,
@@ -90,13 +109,16 @@ impl ElectionError {
 pub struct ElectionConfig {
     pub lease_name: String,
     pub namespace: String,
-    /// Written as `holderIdentity`; normally the node name.
+    /// The node name; `holderIdentity` is this plus [`HOLDER_SUFFIX`].
     pub identity: String,
+    /// Renew or take over a record another program wrote (a holder without our
+    /// suffix, e.g. kube-vip's bare node name) once it expires.
+    pub take_over_foreign: bool,
     /// How long followers wait, from their last observed change of the lease,
     /// before taking it over. Written rounded up to whole seconds.
     pub lease_duration: Duration,
-    /// Time limit of each API request. Unlike client-go, the leader does NOT
-    /// step down when renewing fails for this long (see the module docs).
+    /// Time limit of one acquire/renew round. A leader steps down when the round was
+    /// refused; when the API could not be reached it keeps leading (fail-static).
     pub renew_deadline: Duration,
     /// Interval between acquire/renew attempts, for leader and followers.
     pub retry_period: Duration,

@@ -10,7 +10,10 @@
 //! Counters and latency are still updated in place on every probe, so
 //! `receiver.borrow()` always shows fresh numbers.
 
+#[cfg(test)]
+mod auth_tests;
 mod checker;
+mod credentials;
 mod probe;
 #[cfg(test)]
 mod state_tests;
@@ -25,6 +28,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 pub use checker::{HealthChecker, ProbeReport};
+pub use credentials::{CredentialsError, ProbeCredentials, SERVICE_ACCOUNT_TOKEN_FILE};
 pub use probe::{client_config, ProbeError};
 
 /// Health of every known backend, keyed by its IP address.
@@ -50,6 +54,8 @@ pub struct HealthSettings {
     /// TCP port of every backend's API server.
     pub port: u16,
     pub tls: TlsVerification,
+    /// Who the probe says it is (API servers without anonymous access answer 401).
+    pub credentials: ProbeCredentials,
     /// Upper bound for one probe: connect, TLS handshake, request and response headers.
     pub timeout: Duration,
     /// Time between the starts of two probes of the same backend.
@@ -69,6 +75,7 @@ impl Default for HealthSettings {
             path: "/readyz".to_owned(),
             port: 6443,
             tls: TlsVerification::CaFile(PathBuf::from("/etc/kubernetes/pki/ca.crt")),
+            credentials: ProbeCredentials::Anonymous,
             timeout: Duration::from_secs(1),
             interval: Duration::from_secs(1),
             rise: 2,
@@ -199,6 +206,13 @@ pub enum HealthError {
     #[error("invalid CA certificate in {}: {source}", path.display())]
     InvalidCaCertificate {
         path: PathBuf,
+        #[source]
+        source: rustls::Error,
+    },
+    #[error("health probe credentials: {0}")]
+    Credentials(#[from] CredentialsError),
+    #[error("health probe client certificate: {source}")]
+    ClientCertificate {
         #[source]
         source: rustls::Error,
     },

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Empty;
-use hyper::header::{CONNECTION, HOST, USER_AGENT};
+use hyper::header::{AUTHORIZATION, CONNECTION, HOST, USER_AGENT};
 use hyper::{Method, Request, StatusCode, Uri};
 use hyper_util::rt::TokioIo;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -19,7 +19,8 @@ use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
-use super::{HealthError, HealthSettings, TlsVerification};
+use super::credentials::{certificate_chain, private_key};
+use super::{HealthError, HealthSettings, ProbeCredentials, TlsVerification};
 
 /// Why a probe failed.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +47,11 @@ pub enum ProbeError {
         #[source]
         source: hyper::Error,
     },
+    #[error("probe credentials: {source}")]
+    Credentials {
+        #[source]
+        source: super::CredentialsError,
+    },
     #[error("unexpected HTTP status {status}")]
     Status { status: u16 },
 }
@@ -53,6 +59,7 @@ pub enum ProbeError {
 /// Probes backends with a fixed TLS configuration, path and port.
 pub(super) struct Prober {
     connector: TlsConnector,
+    credentials: ProbeCredentials,
     path: String,
     port: u16,
     timeout: Duration,
@@ -71,7 +78,11 @@ impl Prober {
             });
         }
         Ok(Self {
-            connector: TlsConnector::from(Arc::new(client_config(&settings.tls)?)),
+            connector: TlsConnector::from(Arc::new(authenticated_client_config(
+                &settings.tls,
+                &settings.credentials,
+            )?)),
+            credentials: settings.credentials.clone(),
             path: settings.path.clone(),
             port: settings.port,
             timeout: settings.timeout,
@@ -101,12 +112,20 @@ impl Prober {
             .await
             .map_err(|source| ProbeError::Tls { source })?;
 
-        let request = Request::builder()
+        let mut request = Request::builder()
             .method(Method::GET)
             .uri(self.path.as_str())
             .header(HOST, address.to_string())
             .header(USER_AGENT, "vip-agent-health")
-            .header(CONNECTION, "close")
+            .header(CONNECTION, "close");
+        let authorization = self
+            .credentials
+            .authorization()
+            .map_err(|source| ProbeError::Credentials { source })?;
+        if let Some(authorization) = authorization {
+            request = request.header(AUTHORIZATION, authorization);
+        }
+        let request = request
             .body(Empty::<Bytes>::new())
             .map_err(|source| ProbeError::Request { source })?;
         let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
@@ -137,20 +156,31 @@ impl Prober {
 
 /// The probe's TLS client configuration (HTTP/1.1 ALPN) for `verification`.
 pub fn client_config(verification: &TlsVerification) -> Result<ClientConfig, HealthError> {
+    authenticated_client_config(verification, &ProbeCredentials::Anonymous)
+}
+
+/// [`client_config`] presenting the client certificate of `credentials`, if any.
+fn authenticated_client_config(
+    verification: &TlsVerification,
+    credentials: &ProbeCredentials,
+) -> Result<ClientConfig, HealthError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|source| HealthError::TlsConfig { source })?;
-    let mut config = match verification {
-        TlsVerification::CaFile(path) => builder
-            .with_root_certificates(load_roots(path)?)
-            .with_no_client_auth(),
+    let builder = match verification {
+        TlsVerification::CaFile(path) => builder.with_root_certificates(load_roots(path)?),
         TlsVerification::InsecureSkipVerify => builder
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(SkipIdentityVerification {
                 algorithms: provider.signature_verification_algorithms,
-            }))
-            .with_no_client_auth(),
+            })),
+    };
+    let mut config = match credentials {
+        ProbeCredentials::ClientCertificate { chain_pem, key_pem } => builder
+            .with_client_auth_cert(certificate_chain(chain_pem)?, private_key(key_pem)?)
+            .map_err(|source| HealthError::ClientCertificate { source })?,
+        _ => builder.with_no_client_auth(),
     };
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)

@@ -19,6 +19,7 @@ use tokio_rustls::TlsAcceptor;
 
 /// A CA and a server certificate it signed for `server_ips`.
 pub(super) struct TestPki {
+    ca: CertifiedIssuer<'static, KeyPair>,
     pub ca_pem: String,
     server_chain: Vec<CertificateDer<'static>>,
     server_key_der: Vec<u8>,
@@ -44,6 +45,7 @@ impl TestPki {
             .expect("server certificate");
         Self {
             ca_pem: ca.pem(),
+            ca,
             server_chain: vec![server_cert.der().clone()],
             server_key_der: server_key.serialize_der(),
         }
@@ -56,12 +58,44 @@ impl TestPki {
         path
     }
 
-    fn server_config(&self) -> ServerConfig {
+    /// A client certificate (chain PEM, key PEM) this CA signed, as kubeadm issues
+    /// for admin.conf.
+    pub fn client_identity(&self, common_name: &str) -> (Vec<u8>, Vec<u8>) {
+        let mut params = CertificateParams::new(Vec::<String>::new()).expect("client params");
+        params
+            .distinguished_name
+            .push(DnType::CommonName, common_name);
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        let key = KeyPair::generate().expect("client key");
+        let cert = params
+            .signed_by(&key, &self.ca)
+            .expect("client certificate");
+        (cert.pem().into_bytes(), key.serialize_pem().into_bytes())
+    }
+
+    /// Serves the test certificate; with `verify_clients`, client certificates this CA
+    /// signed are accepted (and requested) but not required, as kube-apiserver does.
+    fn server_config(&self, verify_clients: bool) -> ServerConfig {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.server_key_der.clone()));
-        ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        let builder = ServerConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
-            .expect("protocol versions")
-            .with_no_client_auth()
+            .expect("protocol versions");
+        let builder = if verify_clients {
+            let mut roots = rustls::RootCertStore::empty();
+            roots.add(self.ca.der().clone()).expect("CA root");
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .allow_unauthenticated()
+            .build()
+            .expect("client verifier");
+            builder.with_client_cert_verifier(verifier)
+        } else {
+            builder.with_no_client_auth()
+        };
+        builder
             .with_single_cert(self.server_chain.clone(), key)
             .expect("server certificate and key")
     }
@@ -74,6 +108,9 @@ pub(super) enum Behavior {
     Answer,
     /// Accepts TCP connections and never sends a byte.
     Silent,
+    /// As `--anonymous-auth=false`: 401 unless the request carries
+    /// `Authorization: Bearer <token>` or a client certificate the CA signed.
+    RequireAuth { token: &'static str },
 }
 
 pub(super) struct TestServer {
@@ -86,7 +123,8 @@ impl TestServer {
     pub async fn start(addr: SocketAddr, pki: &TestPki, behavior: Behavior) -> Self {
         let listener = TcpListener::bind(addr).await.expect("bind test server");
         let addr = listener.local_addr().expect("test server address");
-        let acceptor = TlsAcceptor::from(Arc::new(pki.server_config()));
+        let verify_clients = matches!(behavior, Behavior::RequireAuth { .. });
+        let acceptor = TlsAcceptor::from(Arc::new(pki.server_config(verify_clients)));
         let readyz_status = Arc::new(AtomicU16::new(200));
         let status = Arc::clone(&readyz_status);
         let accept_task = tokio::spawn(async move {
@@ -107,7 +145,11 @@ impl TestServer {
                     let Ok(tls) = acceptor.accept(stream).await else {
                         return;
                     };
-                    answer(tls, status.load(Ordering::SeqCst)).await;
+                    let required_token = match behavior {
+                        Behavior::RequireAuth { token } => Some(token),
+                        _ => None,
+                    };
+                    answer(tls, status.load(Ordering::SeqCst), required_token).await;
                 });
                 while connections.try_join_next().is_some() {}
             }
@@ -130,8 +172,14 @@ impl Drop for TestServer {
     }
 }
 
-async fn answer(tls: tokio_rustls::server::TlsStream<tokio::net::TcpStream>, readyz_status: u16) {
+async fn answer(
+    tls: tokio_rustls::server::TlsStream<tokio::net::TcpStream>,
+    readyz_status: u16,
+    required_token: Option<&str>,
+) {
+    let client_certificate = tls.get_ref().1.peer_certificates().is_some();
     let mut reader = BufReader::new(tls);
+    let mut bearer = None;
     let mut request_line = String::new();
     if reader.read_line(&mut request_line).await.is_err() {
         return;
@@ -141,10 +189,22 @@ async fn answer(tls: tokio_rustls::server::TlsStream<tokio::net::TcpStream>, rea
         match reader.read_line(&mut header).await {
             Ok(0) | Err(_) => return,
             Ok(_) if header == "\r\n" => break,
-            Ok(_) => {}
+            Ok(_) => {
+                if let Some((name, value)) = header.split_once(':') {
+                    if name.eq_ignore_ascii_case("authorization") {
+                        bearer = value.trim().strip_prefix("Bearer ").map(str::to_owned);
+                    }
+                }
+            }
         }
     }
-    let status = if request_line.starts_with("GET /readyz ") {
+    let authenticated = match required_token {
+        None => true,
+        Some(token) => client_certificate || bearer.as_deref() == Some(token),
+    };
+    let status = if !authenticated {
+        401
+    } else if request_line.starts_with("GET /readyz ") {
         readyz_status
     } else {
         404

@@ -9,15 +9,16 @@ use tokio_util::sync::CancellationToken;
 use super::test_server::{Behavior, TestPki, TestServer};
 use super::*;
 
-const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+pub(super) const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 const LOCALHOST_2: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
 const WAIT_LIMIT: Duration = Duration::from_secs(10);
 
-fn fast_settings(port: u16, tls: TlsVerification) -> HealthSettings {
+pub(super) fn fast_settings(port: u16, tls: TlsVerification) -> HealthSettings {
     HealthSettings {
         path: "/readyz".into(),
         port,
         tls,
+        credentials: ProbeCredentials::Anonymous,
         timeout: Duration::from_millis(300),
         interval: Duration::from_millis(50),
         rise: 3,
@@ -27,7 +28,7 @@ fn fast_settings(port: u16, tls: TlsVerification) -> HealthSettings {
 }
 
 /// A checker running in the background on a fixed backend list.
-struct Running {
+pub(super) struct Running {
     status: watch::Receiver<HealthMap>,
     backends: watch::Sender<Vec<IpAddr>>,
     shutdown: CancellationToken,
@@ -35,7 +36,7 @@ struct Running {
 }
 
 impl Running {
-    fn start(settings: HealthSettings, backends: Vec<IpAddr>) -> Self {
+    pub(super) fn start(settings: HealthSettings, backends: Vec<IpAddr>) -> Self {
         let checker = HealthChecker::new(settings).expect("valid settings");
         let status = checker.subscribe();
         let (backends, backends_rx) = watch::channel(backends);
@@ -51,7 +52,7 @@ impl Running {
 
     /// Polls instead of waiting for notifications because counters change
     /// without notifying subscribers.
-    async fn wait_for(
+    pub(super) async fn wait_for(
         &self,
         what: &str,
         mut condition: impl FnMut(&HealthMap) -> bool,
@@ -70,7 +71,7 @@ impl Running {
         }
     }
 
-    async fn stop(self) {
+    pub(super) async fn stop(self) {
         self.shutdown.cancel();
         tokio::time::timeout(WAIT_LIMIT, self.task)
             .await
@@ -79,7 +80,7 @@ impl Running {
     }
 }
 
-fn state_of(map: &HealthMap, ip: IpAddr) -> Option<HealthState> {
+pub(super) fn state_of(map: &HealthMap, ip: IpAddr) -> Option<HealthState> {
     map.get(&ip).map(|health| health.state)
 }
 
@@ -136,7 +137,7 @@ async fn rise_and_fall_follow_the_server_status_with_ca_verification() {
 
 /// Probes 127.0.0.1 with `settings` until it has failed twice and returns
 /// the last error.
-async fn error_after_failures(settings: HealthSettings) -> String {
+pub(super) async fn error_after_failures(settings: HealthSettings) -> String {
     let running = Running::start(settings, vec![LOCALHOST]);
     let map = running
         .wait_for("two failures", |m| {

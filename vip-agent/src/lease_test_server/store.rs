@@ -11,6 +11,8 @@ use k8s_openapi::jiff::Timestamp;
 use serde_json::json;
 use tokio::time::Instant;
 
+use super::faults::{Faults, InjectedFailure};
+
 const NAMESPACES_PATH: &str = "/apis/coordination.k8s.io/v1/namespaces/";
 
 pub(super) type Reply = Response<Full<Bytes>>;
@@ -29,6 +31,7 @@ pub(super) struct Store {
     pub(super) answers: BTreeMap<u16, usize>,
     /// Nodes listed by `GET /api/v1/nodes`.
     pub(super) nodes: Vec<k8s_openapi::api::core::v1::Node>,
+    pub(super) faults: Faults,
 }
 
 impl Store {
@@ -40,17 +43,18 @@ impl Store {
         query: Option<&str>,
         body: &[u8],
     ) -> Reply {
-        let reply =
-            if !self.unavailable && method == Method::GET && path == super::nodes::NODES_PATH {
-                json_reply(
-                    StatusCode::OK,
-                    super::nodes::list(&self.nodes, query)
-                        .to_string()
-                        .into_bytes(),
-                )
-            } else {
-                self.route(method, path, body)
-            };
+        let reply = if let Some(failure) = self.faults.answer_for(method) {
+            injected(&failure)
+        } else if !self.unavailable && method == Method::GET && path == super::nodes::NODES_PATH {
+            json_reply(
+                StatusCode::OK,
+                super::nodes::list(&self.nodes, query)
+                    .to_string()
+                    .into_bytes(),
+            )
+        } else {
+            self.route(method, path, body)
+        };
         *self.answers.entry(reply.status().as_u16()).or_default() += 1;
         reply
     }
@@ -274,19 +278,64 @@ fn not_found(name: &str) -> Reply {
     )
 }
 
+/// The answer an injected failure stands for, with the apiserver's reason for its code.
+fn injected(failure: &InjectedFailure) -> Reply {
+    let reason = match failure.status.as_u16() {
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "NotFound",
+        409 => "Conflict",
+        422 => "Invalid",
+        429 => "TooManyRequests",
+        503 => "ServiceUnavailable",
+        504 => "Timeout",
+        _ => "InternalError",
+    };
+    let message = format!("injected {} answer (test)", failure.status.as_u16());
+    let body = status_body(
+        failure.status,
+        reason,
+        &message,
+        "",
+        failure.retry_after_seconds,
+    );
+    let mut reply = json_reply(failure.status, body.to_string().into_bytes());
+    if let Some(seconds) = failure.retry_after_seconds {
+        reply.headers_mut().insert(
+            hyper::header::RETRY_AFTER,
+            hyper::header::HeaderValue::from(seconds),
+        );
+    }
+    reply
+}
+
 /// A `meta.k8s.io/v1` Status failure body, as the apiserver sends.
 fn status(code: StatusCode, reason: &str, message: &str, name: &str) -> Reply {
-    let body = json!({
+    let body = status_body(code, reason, message, name, None);
+    json_reply(code, body.to_string().into_bytes())
+}
+
+fn status_body(
+    code: StatusCode,
+    reason: &str,
+    message: &str,
+    name: &str,
+    retry_after_seconds: Option<u32>,
+) -> serde_json::Value {
+    let mut details = json!({ "name": name, "group": "coordination.k8s.io", "kind": "leases" });
+    if let Some(seconds) = retry_after_seconds {
+        details["retryAfterSeconds"] = json!(seconds);
+    }
+    json!({
         "kind": "Status",
         "apiVersion": "v1",
         "metadata": {},
         "status": "Failure",
         "message": message,
         "reason": reason,
-        "details": { "name": name, "group": "coordination.k8s.io", "kind": "leases" },
+        "details": details,
         "code": code.as_u16(),
-    });
-    json_reply(code, body.to_string().into_bytes())
+    })
 }
 
 fn json_reply(code: StatusCode, body: Vec<u8>) -> Reply {

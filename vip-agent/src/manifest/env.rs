@@ -26,6 +26,7 @@ pub fn run_settings(run: &RunArgs) -> Result<Vec<(Setting, Option<String>)>, Man
         lease_duration,
         renew_deadline,
         retry_period,
+        lease_take_over_foreign,
         kubeconfig,
         node_name,
         metrics_addr,
@@ -83,6 +84,10 @@ pub fn run_settings(run: &RunArgs) -> Result<Vec<(Setting, Option<String>)>, Man
         (s::LEASE_DURATION, text(lease_duration)),
         (s::RENEW_DEADLINE, text(renew_deadline)),
         (s::RETRY_PERIOD, text(retry_period)),
+        (
+            s::LEASE_TAKE_OVER_FOREIGN,
+            Some(lease_take_over_foreign.to_string()),
+        ),
         (
             s::KUBECONFIG,
             optional_path(s::KUBECONFIG, kubeconfig.as_deref())?,

@@ -149,14 +149,17 @@ pub fn desired_state(
     })
 }
 
-/// Whether the VIPs belong on `lo`: while this node's API server is healthy (it serves
-/// VIP traffic), or while no other API server is (bootstrap: `kubeadm init` reaches its
-/// own API server through the VIP). Otherwise local clients of the VIP, such as the
-/// kubelet of a joining node whose API server is not up yet, go to the cluster.
+/// Whether the VIPs belong on `lo`: always while leading (the leader answers ARP for
+/// them, so without the VIP on `lo` its own traffic to the VIP and every reply it
+/// sends from the VIP would fail); otherwise while this node's API server is healthy
+/// (it serves VIP traffic), or while no other API server is (bootstrap: `kubeadm init`
+/// reaches its own API server through the VIP). Otherwise local clients of the VIP,
+/// such as the kubelet of a joining node whose API server is not up yet, go to the
+/// cluster.
 pub fn loopback_vips_wanted(observed: &Observed) -> bool {
     let local_healthy = observed.backends.values().any(|b| b.local && b.healthy);
     let remote_usable = observed.backends.values().any(|b| !b.local && usable(b));
-    local_healthy || !remote_usable
+    observed.is_leader || local_healthy || !remote_usable
 }
 
 /// Stable backend ids: an address keeps its id while the agent runs, so flow-table entries

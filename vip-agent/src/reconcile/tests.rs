@@ -156,3 +156,17 @@ fn vips_stay_on_lo_unless_only_other_api_servers_are_healthy() {
         (2, view(1, true, false, None))
     ]));
 }
+
+#[test]
+fn leader_keeps_vip_on_lo_while_local_api_unready() {
+    // The leader answers ARP for the VIP: it must also accept VIP traffic itself (the
+    // XDP program passes flows for the local backend up the stack, and the node's own
+    // clients reach the cluster through the VIP), whatever its own API server's health.
+    let joining_node_view = [
+        (1, view(0, false, true, None)),
+        (2, view(1, true, false, Some(2))),
+    ];
+    assert!(loopback_vips_wanted(&observed(true, &joining_node_view)));
+    // A follower in the same situation still leaves lo to the cluster.
+    assert!(!loopback_vips_wanted(&observed(false, &joining_node_view)));
+}

@@ -2,6 +2,7 @@
 //! frame and exact expectations) and throwaway network namespaces.
 #![allow(dead_code)] // each test binary uses a different part
 
+pub mod agent;
 pub mod netns;
 use vip_agent::{dataplane::DesiredState, testing::fixture::Fixture};
 use vip_common::Reason;

@@ -26,6 +26,7 @@ const RUN_SETTINGS: &[Setting] = &[
     s::LEASE_DURATION,
     s::RENEW_DEADLINE,
     s::RETRY_PERIOD,
+    s::LEASE_TAKE_OVER_FOREIGN,
     s::KUBECONFIG,
     s::NODE_NAME,
     s::METRICS_ADDR,
@@ -88,6 +89,21 @@ fn run_help_lists_every_flag_with_env_name_and_kube_vip_alias() {
         .filter(|long| *long != "help")
         .collect();
     assert_eq!(flags.len(), RUN_SETTINGS.len(), "{flags:?}");
+}
+
+#[test]
+fn renew_deadline_help_says_what_the_elector_does() {
+    // Issue 10 item 4: the help used to promise a step-down at the deadline that never
+    // came; now a round ends at it, refusals end leadership, outages do not.
+    let help = help_of(&["run", "--help"]).replace(char::is_whitespace, " ");
+    let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
+    for promise in [
+        "Time limit of one Lease acquire/renew round",
+        "refuses (4xx) steps down",
+        "keeps the VIPs (fail-static)",
+    ] {
+        assert!(help.contains(promise), "{promise:?} missing:\n{help}");
+    }
 }
 
 #[test]

@@ -154,6 +154,7 @@ fn k3s_guide_daemonset_runs_unchanged() {
             lease_duration: Duration::from_secs(5),
             renew_deadline: Duration::from_secs(3),
             retry_period: Duration::from_secs(1),
+            take_over_foreign: false,
         })
     );
     assert_eq!(

@@ -48,6 +48,7 @@ fn minimal_command_line_gets_documented_defaults() {
                 lease_duration: Duration::from_secs(5),
                 renew_deadline: Duration::from_secs(3),
                 retry_period: Duration::from_secs(1),
+                take_over_foreign: false,
             },
         }),
         kubeconfig: None,
@@ -128,6 +129,7 @@ fn every_setting_can_come_from_its_vip_variable() {
             lease_duration: Duration::from_millis(500),
             renew_deadline: Duration::from_millis(300),
             retry_period: Duration::from_millis(200),
+            take_over_foreign: false,
         })
     );
     assert_eq!(

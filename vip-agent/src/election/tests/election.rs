@@ -35,7 +35,7 @@ async fn single_candidate_creates_the_absent_lease_and_renews_it() {
     let stand = Stand::start().await;
     let mut node = stand.candidate("node-a");
     let leadership = node.wait_leader().await;
-    assert_eq!(leadership.holder.as_deref(), Some("node-a"));
+    assert_eq!(leadership.holder.as_deref(), Some("node-a/vip-agent"));
     assert_eq!(leadership.transitions, Some(0));
     assert_eq!(
         stand.server.answers_with(201),
@@ -43,7 +43,7 @@ async fn single_candidate_creates_the_absent_lease_and_renews_it() {
         "acquired through create after 404"
     );
     let first = stand.stored_record();
-    assert_eq!(first.holder.as_deref(), Some("node-a"));
+    assert_eq!(first.holder.as_deref(), Some("node-a/vip-agent"));
     assert_eq!(first.lease_duration_seconds, 1);
     assert_eq!(first.acquire_time, first.renew_time);
 
@@ -100,7 +100,7 @@ async fn racing_creates_elect_exactly_one_and_transitions_are_counted() {
     .expect("a survivor takes over after expiry");
     for node in &mut survivors {
         node.wait_until("following the new leader", SOON, |state| {
-            state.holder.as_deref() == Some(second.as_str())
+            state.holder == Some(format!("{second}/vip-agent"))
         })
         .await;
     }
@@ -142,7 +142,7 @@ async fn racing_updates_conflict_and_elect_exactly_one() {
         "two updates lost on resourceVersion"
     );
     let record = stand.stored_record();
-    assert_eq!(record.holder.as_deref(), Some(leader.as_str()));
+    assert_eq!(record.holder, Some(format!("{leader}/vip-agent")));
     assert_eq!(
         record.transitions, 5,
         "one transition, not one per contender"
@@ -155,7 +155,7 @@ async fn dead_holder_is_replaced_only_after_lease_duration_of_our_observation() 
     // The remote renewTime is an hour old, yet expiry counts from our first
     // sight of the record, as in client-go.
     let hour_ago = Timestamp::now() - SignedDuration::from_hours(1);
-    stand.seed(&record_of(Some("node-dead"), 5, hour_ago));
+    stand.seed(&record_of(Some("node-dead/vip-agent"), 5, hour_ago));
     let started = Instant::now();
     let mut node = stand.candidate("node-a");
     let following = node
@@ -182,12 +182,12 @@ async fn leader_steps_down_when_it_reads_another_holder() {
     node.wait_leader().await;
     let stolen = stand
         .stored_record()
-        .claimed_by("node-x", 1, Timestamp::now());
+        .claimed_by("node-x/vip-agent", 1, Timestamp::now());
     stand.seed(&stolen);
     let following = node
         .wait_until("following node-x", SOON, |state| !state.is_leader)
         .await;
-    assert_eq!(following.holder.as_deref(), Some("node-x"));
+    assert_eq!(following.holder.as_deref(), Some("node-x/vip-agent"));
     // node-x never renews, so node-a takes the lease back after it expires.
     let back = node.wait_leader().await;
     assert_eq!(back.transitions, Some(2));
@@ -215,7 +215,7 @@ async fn deleted_lease_is_recreated_without_losing_leadership() {
     assert_ne!(recreated.metadata.uid, original);
     assert_eq!(
         ElectionRecord::from_lease(&recreated).holder.as_deref(),
-        Some("node-a")
+        Some("node-a/vip-agent")
     );
     assert_eq!(stand.server.answers_with(201), 2);
 }

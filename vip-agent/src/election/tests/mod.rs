@@ -5,7 +5,9 @@
 mod election;
 mod observer;
 mod outage;
+mod ownership;
 mod record;
+mod refusals;
 mod test_server;
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -91,6 +93,7 @@ fn config(identity: &str) -> ElectionConfig {
         lease_duration: LEASE_DURATION,
         renew_deadline: RENEW_DEADLINE,
         retry_period: RETRY_PERIOD,
+        take_over_foreign: false,
     }
 }
 
@@ -177,7 +180,7 @@ fn assert_single_leader(candidates: &[&Candidate]) -> String {
     assert_eq!(leaders.len(), 1, "exactly one leader expected: {leaders:?}");
     let leader = leaders[0].to_owned();
     for candidate in candidates {
-        assert_eq!(candidate.now().holder.as_deref(), Some(leader.as_str()));
+        assert_eq!(candidate.now().holder, Some(format!("{leader}/vip-agent")));
     }
     leader
 }
