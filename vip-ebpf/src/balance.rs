@@ -12,7 +12,7 @@ use vip_common::{
 
 use crate::{
     maps::{BACKENDS, FLOWS, FLOW_GUARD, PEER_MACS, RING},
-    packet::EthHdr,
+    packet::{EthHdr, IPPROTO_UDP},
     verdict::{pass, tx, Verdict},
 };
 
@@ -214,7 +214,9 @@ fn pin_choice(
     id: u32,
     backend: &Backend,
 ) {
-    let seen_ns = if flow_use == FlowUse::Datagram {
+    // UDP pins age by last use, also when an ICMP error about the flow writes them;
+    // TCP pins live until RST or LRU eviction and need no clock.
+    let seen_ns = if flow.proto == IPPROTO_UDP {
         now_ns()
     } else {
         0

@@ -23,7 +23,7 @@ struct Cli {
     corpus: PathBuf,
     /// Imitate a reported, unfixed program bug in the model (repeatable), to look past it
     /// until it is fixed. ipv4-mapped-vip: bug 1 of docs/fuzzing.md, fixed in cdb5d3e;
-    /// udp-icmp-repin-idle: bug 2, open.
+    /// udp-icmp-repin-idle: bug 2, fixed after 334fd3a.
     #[arg(long, value_parser = OpenBugs::NAMES)]
     mimic: Vec<String>,
     /// Print the verdicts seen, by reason.
