@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
 
 use super::super::lease::{new_lease, whole_seconds, with_record, ElectionRecord};
@@ -59,19 +61,48 @@ fn release_clears_holder_keeps_transitions_and_shortens_duration() {
     assert_eq!(spec.lease_transitions, Some(7));
 }
 
+/// A Lease as another client (kube-vip, client-go) writes it, built field by field here
+/// rather than by `new_lease`, so reading and renewing are checked against an
+/// independent record.
+fn foreign_lease(at: Timestamp) -> Lease {
+    Lease {
+        metadata: ObjectMeta {
+            name: Some("vip".to_owned()),
+            namespace: Some("kube-system".to_owned()),
+            resource_version: Some("41".to_owned()),
+            ..ObjectMeta::default()
+        },
+        spec: Some(LeaseSpec {
+            holder_identity: Some("node-a".to_owned()),
+            lease_duration_seconds: Some(15),
+            acquire_time: Some(MicroTime(at)),
+            renew_time: Some(MicroTime(at)),
+            lease_transitions: Some(2),
+            strategy: Some("OldestEmulationVersion".to_owned()),
+            preferred_holder: Some("node-c".to_owned()),
+        }),
+    }
+}
+
 #[test]
 fn record_round_trips_and_keeps_foreign_spec_fields() {
     let at = Timestamp::from_second(1_700_000_000).expect("timestamp");
-    let record = held_by("node-a", 2, at);
-    let mut lease = new_lease("vip", "kube-system", &record);
-    lease.metadata.resource_version = Some("41".to_owned());
-    lease.spec.as_mut().expect("spec").strategy = Some("OldestEmulationVersion".to_owned());
-    assert_eq!(ElectionRecord::from_lease(&lease), record);
-    let renewed = with_record(&lease, &record.claimed_by("node-a", 1, at));
+    let lease = foreign_lease(at);
+    assert_eq!(ElectionRecord::from_lease(&lease), held_by("node-a", 2, at));
+    let later = at + SignedDuration::from_secs(1);
+    let renewed = with_record(
+        &lease,
+        &held_by("node-a", 2, at).claimed_by("node-a", 1, later),
+    );
     assert_eq!(renewed.metadata.resource_version.as_deref(), Some("41"));
     let spec = renewed.spec.expect("spec");
-    assert_eq!(spec.strategy.as_deref(), Some("OldestEmulationVersion"));
+    assert_eq!(spec.holder_identity.as_deref(), Some("node-a"));
     assert_eq!(spec.lease_duration_seconds, Some(1));
+    assert_eq!(spec.acquire_time, Some(MicroTime(at)));
+    assert_eq!(spec.renew_time, Some(MicroTime(later)));
+    assert_eq!(spec.lease_transitions, Some(2));
+    assert_eq!(spec.strategy.as_deref(), Some("OldestEmulationVersion"));
+    assert_eq!(spec.preferred_holder.as_deref(), Some("node-c"));
 }
 
 #[test]
