@@ -4,7 +4,7 @@ mod support;
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use support::{case, run_table, Case, PASS, TX};
+use support::{case, run_table, tcp4, Case, PASS, TX};
 use vip_agent::testing::{fixture::*, frames::*};
 use vip_common::{FlowKey, Reason, NO_BACKEND, PROTO_TCP};
 
@@ -14,15 +14,6 @@ fn syn4(port: u16) -> Vec<u8> {
         CLIENT_MAC,
         ETH_IPV4,
         &ipv4(CLIENT4, VIP4, 6, &tcp(port, SERVICE_PORT, TCP_SYN)),
-    )
-}
-
-fn tcp4(port: u16, flags: u8) -> Vec<u8> {
-    eth(
-        OUR_MAC,
-        CLIENT_MAC,
-        ETH_IPV4,
-        &ipv4(CLIENT4, VIP4, 6, &tcp(port, SERVICE_PORT, flags)),
     )
 }
 

@@ -4,7 +4,7 @@
 //! of the flow hash. Needs root.
 mod support;
 
-use support::{PASS, TX};
+use support::{tcp4, PASS, TX};
 use vip_agent::testing::{fixture::*, frames::*};
 use vip_common::{FlowKey, PROTO_TCP, PROTO_UDP};
 
@@ -13,15 +13,6 @@ const PORT: u16 = 40123;
 /// A ring whose every slot holds `backend`: Maglev's choice is known without hashing.
 fn all_to(backend: u32) -> Vec<u32> {
     vec![backend; RING_SIZE as usize]
-}
-
-fn tcp4(port: u16, flags: u8) -> Vec<u8> {
-    eth(
-        OUR_MAC,
-        CLIENT_MAC,
-        ETH_IPV4,
-        &ipv4(CLIENT4, VIP4, 6, &tcp(port, SERVICE_PORT, flags)),
-    )
 }
 
 fn udp4(port: u16) -> Vec<u8> {

@@ -4,13 +4,24 @@
 
 pub mod agent;
 pub mod netns;
-use vip_agent::{dataplane::DesiredState, testing::fixture::Fixture};
+use vip_agent::dataplane::DesiredState;
+use vip_agent::testing::{fixture::*, frames::*};
 use vip_common::Reason;
 
 pub const PASS: u32 = 2;
 pub const TX: u32 = 3;
 
 pub fn no_change(_: &mut DesiredState) {}
+
+/// A TCP segment with `flags` from the fixture's client port `port` to VIP4's service.
+pub fn tcp4(port: u16, flags: u8) -> Vec<u8> {
+    eth(
+        OUR_MAC,
+        CLIENT_MAC,
+        ETH_IPV4,
+        &ipv4(CLIENT4, VIP4, 6, &tcp(port, SERVICE_PORT, flags)),
+    )
+}
 
 pub struct Case {
     pub name: &'static str,
