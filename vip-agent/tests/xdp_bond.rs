@@ -5,21 +5,12 @@
 //! here; this kernel has no bonding driver, so a real bond was not run. Needs root.
 mod support;
 
-use support::{case, run_table, PASS, TX};
+use support::{arp_request, case, run_table, PASS, TX};
 use vip_agent::testing::{fixture::*, frames::*};
 use vip_common::Reason;
 
 /// The bond's own ifindex: never the ingress interface of a frame in native mode.
 const BOND_IFINDEX: u32 = 999;
-
-fn arp_request() -> Vec<u8> {
-    eth(
-        BROADCAST,
-        CLIENT_MAC,
-        ETH_ARP,
-        &arp(1, CLIENT_MAC, CLIENT4, [0; 6], VIP4),
-    )
-}
 
 fn arp_reply() -> Vec<u8> {
     eth(

@@ -5,11 +5,11 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::{PASS, TX};
+use support::{arp_request, PASS, TX};
 use vip_agent::{
     agent::clock::monotonic_ns,
     dataplane::{Dataplane, DesiredState, LoadOptions},
-    testing::{fixture::*, frames::*},
+    testing::fixture::*,
 };
 use vip_common::Reason;
 
@@ -42,15 +42,6 @@ fn item14_a_2_20_slot_ring_is_written_quickly() {
     let took = started.elapsed();
     println!("2^20-slot ring written in {took:?}");
     assert!(took < Duration::from_millis(400), "took {took:?}");
-}
-
-fn arp_request() -> Vec<u8> {
-    eth(
-        BROADCAST,
-        CLIENT_MAC,
-        ETH_ARP,
-        &arp(1, CLIENT_MAC, CLIENT4, [0; 6], VIP4),
-    )
 }
 
 /// The deadline keeper alone keeps ARP answered past the deadline the last apply wrote,

@@ -13,6 +13,16 @@ pub const TX: u32 = 3;
 
 pub fn no_change(_: &mut DesiredState) {}
 
+/// A broadcast ARP request from the client for VIP4.
+pub fn arp_request() -> Vec<u8> {
+    eth(
+        BROADCAST,
+        CLIENT_MAC,
+        ETH_ARP,
+        &arp(1, CLIENT_MAC, CLIENT4, [0; 6], VIP4),
+    )
+}
+
 /// A TCP segment with `flags` from the fixture's client port `port` to VIP4's service.
 pub fn tcp4(port: u16, flags: u8) -> Vec<u8> {
     eth(
